@@ -1,0 +1,32 @@
+# MoCo v2 (MMPretrain's registered implementation) on demo-world frame pairs: the two views are
+# two frames of the same clip, so the positives are temporal. The CPU demo baseline.
+_base_ = [
+    '../_base_/datasets/demo_world_pairs.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='MoCo',
+    queue_len=256,  # divisible by the total batch size (8 per process, 1 or 2 processes)
+    feat_dim=128,
+    momentum=0.01,
+    # output stride 8 (last two stages dilated), as the dense methods use
+    backbone=dict(type='ResNet', depth=18, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
+                  norm_cfg=dict(type='BN'), zero_init_residual=False),
+    neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=512, out_channels=128,
+              with_avg_pool=True),
+    head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), temperature=0.2))
+
+optim_wrapper = dict(
+    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03, weight_decay=1e-4, momentum=0.9))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=300, T_max=280),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(base_batch_size=8)

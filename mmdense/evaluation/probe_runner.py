@@ -1,0 +1,68 @@
+"""Run the dense linear probe from a config + checkpoint (used by the tool and the demo)."""
+import copy
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmdense.utils.checkpoint import extract_prefixed, load_state_dict_file
+from .dense_probe import dense_linear_probe, extract_dense_features
+
+
+def _read_split(dataset_type, data_root, split):
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    ds = DATASETS.build(dict(type=dataset_type, data_root=data_root, ann_file=split,
+                             pipeline=[]))
+    images, labels = [], []
+    for info in ds.load_data_list():
+        img = cv2.imread(info['img_path'], cv2.IMREAD_COLOR)
+        lab = cv2.imread(info['seg_map_path'], cv2.IMREAD_UNCHANGED)
+        if img is None or lab is None:
+            raise FileNotFoundError(f'cannot read {info["img_path"]} / {info["seg_map_path"]}')
+        images.append(img)
+        labels.append(lab)
+    return images, np.stack(labels), len(ds.metainfo['classes'])
+
+
+def build_backbone(cfg, checkpoint=None):
+    """The pretraining config's backbone, with the checkpoint's ``backbone.*`` weights."""
+    from mmdense.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmdense'))
+    backbone = MODELS.build(copy.deepcopy(cfg.model.backbone))
+    backbone.init_weights()
+    if checkpoint:
+        sd = extract_prefixed(load_state_dict_file(checkpoint), 'backbone.', checkpoint)
+        missing, unexpected = backbone.load_state_dict(sd, strict=False)
+        if missing:
+            raise KeyError(f'{checkpoint} lacks {len(missing)} backbone weights, e.g. '
+                           f'{missing[:3]}: it was trained with another backbone than {cfg.filename}')
+    return backbone
+
+
+def run_dense_probe(config, checkpoint, data_root, dataset_type='DemoWorldSegDataset',
+                    train_split='splits/train.txt', val_split='splits/val.txt', out_index=-1,
+                    compare_random=False, seed=0):
+    """Probe ``checkpoint`` (and optionally a random init). Returns ``{name: metrics}``."""
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    pre = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
+    mean = pre.get('mean', [123.675, 116.28, 103.53])
+    std = pre.get('std', [58.395, 57.12, 57.375])
+    to_rgb = pre.get('to_rgb', True)
+    tr_img, tr_lab, num_classes = _read_split(dataset_type, data_root, train_split)
+    va_img, va_lab, _ = _read_split(dataset_type, data_root, val_split)
+    runs = {}
+    if checkpoint:
+        runs['pretrained'] = checkpoint
+    if compare_random or not checkpoint:
+        runs['random init'] = None
+    results = {}
+    for name, ckpt in runs.items():
+        torch.manual_seed(seed)
+        backbone = build_backbone(cfg, ckpt)
+        ftr = extract_dense_features(backbone, tr_img, mean, std, to_rgb, out_index)
+        fva = extract_dense_features(backbone, va_img, mean, std, to_rgb, out_index)
+        results[name] = dense_linear_probe(ftr, tr_lab, fva, va_lab, num_classes, seed=seed)
+    return results

@@ -1,0 +1,4 @@
+import mmpretrain.models  # noqa: F401  (register MMPretrain's models, our parent registry)
+
+from .algorithms import *  # noqa: F401,F403
+from .utils import *  # noqa: F401,F403

@@ -1,0 +1,5 @@
+from .checkpoint import AtomicLocalBackend, atomic_write_bytes, register_safe_globals
+from .env import check_environment, environment_problems
+
+__all__ = ['AtomicLocalBackend', 'atomic_write_bytes', 'register_safe_globals',
+           'check_environment', 'environment_problems']

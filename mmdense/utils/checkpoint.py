@@ -1,0 +1,141 @@
+"""Safe and atomic checkpoint I/O for mmengine runners on torch >= 2.6.
+
+* torch >= 2.6 loads with ``weights_only=True``; mmengine 0.10.7 stores its ``MessageHub`` state
+  (``HistoryBuffer`` objects holding numpy arrays) in every checkpoint, so ``--resume`` fails.
+  :func:`register_safe_globals` allow-lists exactly the classes mmengine stores, keeping the
+  restricted unpickler: a checkpoint carrying any other global (e.g. ``os.system``) is still
+  refused, and ``getattr`` (which HistoryBuffer pickles) is replaced by a stand-in that only
+  resolves HistoryBuffer's statistics methods.
+* mmengine writes checkpoints with ``open(path, 'wb')``: a crash mid-write leaves a truncated
+  ``epoch_N.pth`` / ``last_checkpoint`` that the next ``--resume`` picks up. :class:`AtomicLocalBackend`
+  replaces mmengine's local file backend so every file an mmengine runner writes is written to a
+  temporary file in the same folder, fsync-ed and renamed over the target.
+"""
+import os
+import os.path as osp
+import pickle
+import tempfile
+
+import numpy as np
+import torch
+from mmengine.fileio.backends import LocalBackend, register_backend
+from mmengine.logging import HistoryBuffer
+
+
+def _numpy_globals():
+    """(object, pickled name) pairs numpy arrays / scalars / dtypes are pickled with.
+
+    numpy 2 pickles ``numpy._core.multiarray._reconstruct`` while checkpoints written with
+    numpy 1 name ``numpy.core.multiarray._reconstruct``: allow both spellings.
+    """
+    core = np._core if hasattr(np, '_core') else np.core
+    items = []
+    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        items.append((core.multiarray._reconstruct, f'{mod}._reconstruct'))
+        items.append((core.multiarray.scalar, f'{mod}.scalar'))
+    items += [np.ndarray, np.dtype]
+    # dtype classes (numpy >= 1.25 pickles dtypes through them)
+    for name in dir(np.dtypes):
+        obj = getattr(np.dtypes, name)
+        if isinstance(obj, type) and issubclass(obj, np.dtype):
+            items.append(obj)
+    return items
+
+
+def _history_buffer_getattr(obj, name):
+    """Stand-in for ``getattr`` inside checkpoints.
+
+    ``HistoryBuffer.__getstate__`` stores its statistics methods, which pickle as
+    ``getattr(HistoryBuffer, 'mean')``. Allow-listing the real ``getattr`` would let a checkpoint
+    walk to any object (``func.__globals__`` ...); this one only resolves public statistics
+    methods of ``HistoryBuffer`` and refuses everything else.
+    """
+    if obj is HistoryBuffer and not name.startswith('_') and callable(
+            getattr(HistoryBuffer, name, None)):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}); mmdense only allows HistoryBuffer '
+        'statistics methods there. The file was not written by an mmengine runner: do not load it.')
+
+
+SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
+
+
+def register_safe_globals():
+    """Allow-list the globals mmengine stores in checkpoints for ``torch.load(weights_only=True)``."""
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(SAFE_GLOBALS)
+
+
+def atomic_write_bytes(data, filepath):
+    """Write ``data`` (bytes) to ``filepath`` atomically: temp file in the same folder, fsync,
+    ``os.replace``. Readers see either the old file or the complete new one, never a partial one."""
+    filepath = str(filepath)
+    folder = osp.dirname(osp.abspath(filepath))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's ``LocalBackend`` whose ``put`` / ``put_text`` are atomic (see module doc)."""
+
+    def put(self, obj, filepath):
+        atomic_write_bytes(obj, filepath)
+
+    def put_text(self, obj, filepath, encoding='utf-8'):
+        atomic_write_bytes(obj.encode(encoding), filepath)
+
+
+def register_atomic_backend():
+    """Make ``AtomicLocalBackend`` the backend mmengine uses for local paths."""
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    # drop instances of the plain backend cached before the swap
+    from mmengine.fileio import io as mmio
+    for key in [k for k, v in mmio.backend_instances.items() if type(v) is LocalBackend]:
+        mmio.backend_instances.pop(key)
+
+
+def load_state_dict_file(path):
+    """Load a checkpoint's state dict with the safe unpickler (``weights_only=True``).
+
+    Raises:
+        FileNotFoundError / ValueError: naming the file and what is wrong with it.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    register_safe_globals()
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # truncated file, foreign pickle, ...
+        raise ValueError(f'cannot load checkpoint {path}: {type(e).__name__}: '
+                         f'{str(e).splitlines()[0]}. It is truncated, not a torch checkpoint, '
+                         'or holds objects mmdense does not allow-list.') from e
+    if isinstance(ckpt, dict) and 'state_dict' in ckpt:
+        ckpt = ckpt['state_dict']
+    if not isinstance(ckpt, dict):
+        raise ValueError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict')
+    return ckpt
+
+
+def extract_prefixed(state_dict, prefix, path='<checkpoint>'):
+    """Sub-dict of ``state_dict`` under ``prefix`` (e.g. ``'backbone.'``), prefix stripped.
+
+    Raises:
+        KeyError: when no key has the prefix, listing the prefixes present.
+    """
+    out = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    if not out:
+        heads = sorted({k.split('.')[0] + '.' for k in state_dict})
+        raise KeyError(f'{path} has no "{prefix}*" weights (its top-level prefixes: '
+                       f'{", ".join(heads[:10])}); pass the prefix that holds the encoder')
+    return out

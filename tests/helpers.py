@@ -1,0 +1,50 @@
+"""Helpers shared by the tests that run the real tools."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import uuid
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_CONFIG = osp.join(REPO, 'configs/baselines/mocov2_resnet18_1xb8-300iters_demo-world.py')
+
+
+def small_options(data_root, work_dir, max_iters, ckpt_interval, batch=4, queue=64):
+    """--cfg-options that shrink the demo config to a few fast CPU iterations."""
+    return [
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'train_dataloader.batch_size={batch}',
+        'train_dataloader.dataset.pipeline.0.transforms.0.scale=64',
+        f'model.queue_len={queue}',
+        f'train_cfg.max_iters={max_iters}',
+        f'default_hooks.checkpoint.interval={ckpt_interval}',
+        'default_hooks.logger.interval=1',
+        'log_processor.window_size=1',
+        f'experiment_name=t{uuid.uuid4().hex[:8]}',
+    ]
+
+
+def run_tool(args, cwd=REPO, env=None, timeout=600):
+    """Run a command, return CompletedProcess (text)."""
+    full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', **(env or {}))
+    return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def train(config, work_dir, options, extra=()):
+    return run_tool([sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir),
+                     *extra, '--cfg-options', *options])
+
+
+def logged_losses(work_dir):
+    """{iter: loss} from the LocalVisBackend scalars of every run in ``work_dir``."""
+    out = {}
+    for run in sorted(os.listdir(work_dir)):
+        path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
+        if osp.exists(path):
+            for line in open(path):
+                rec = json.loads(line)
+                if 'loss' in rec:
+                    out[rec['iter']] = rec['loss']
+    return out

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+import torch
+
+from mmdense.models.utils import compose_affine, coords_grid, flow_warp, to_homogeneous
+
+
+def test_flow_warp_translation_and_bounds():
+    x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).view(2, 3, 4, 5)
+    flow = torch.zeros(2, 2, 4, 5)
+    flow[:, 0] = 1.0  # every pixel looks one pixel to the right
+    out, inside = flow_warp(x, flow)
+    torch.testing.assert_close(out[..., :4], x[..., 1:])
+    assert inside[..., :4].all() and not inside[..., 4].any()
+    assert (out[..., 4] == 0).all()
+    half = torch.zeros(2, 2, 4, 5)
+    half[:, 1] = 0.5
+    out, _ = flow_warp(x, half)
+    torch.testing.assert_close(out[:, :, :3], (x[:, :, :3] + x[:, :, 1:]) / 2)
+
+
+def test_flow_warp_rejects_mismatched_flow():
+    with pytest.raises(ValueError, match=r'flow of shape \(1, 2, 4, 4\) does not match'):
+        flow_warp(torch.zeros(1, 3, 4, 5), torch.zeros(1, 2, 4, 4))
+
+
+def test_affine_helpers():
+    a = np.array([[2., 0, 1], [0, 2, 3]])
+    b = np.array([[1., 0, -1], [0, 1, 2]])
+    c = compose_affine(a, b)
+    p = np.array([3., 4., 1.])
+    np.testing.assert_allclose(c @ p, to_homogeneous(a) @ (to_homogeneous(b) @ p))
+    t = compose_affine(torch.tensor(a), torch.tensor(b))
+    np.testing.assert_allclose(t.numpy(), c)
+    g = coords_grid(1, 2, 3)
+    assert g.shape == (1, 2, 2, 3) and g[0, 0, 1, 2] == 2 and g[0, 1, 1, 2] == 1
