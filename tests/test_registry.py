@@ -1,3 +1,4 @@
+import json
 import os.path as osp
 import sys
 import textwrap
@@ -105,4 +106,20 @@ def test_mmseg_own_train_tool_runs_an_mmdense_dataset(tmp_path, demo_world):
     r = run_tool([sys.executable, tool, cfg, '--work-dir', str(tmp_path / 'wd')])
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'mIoU' in r.stdout + r.stderr
-    assert (tmp_path / 'wd' / 'iter_2.pth').exists()
+    ckpt = tmp_path / 'wd' / 'iter_2.pth'
+    assert ckpt.exists()
+
+    # mmdense's own tools/test.py and tools/dist_test.sh (2 gloo processes) evaluate it
+    out = tmp_path / 'metrics.json'
+    r = run_tool([sys.executable, 'tools/test.py', cfg, str(ckpt), '--work-dir',
+                  str(tmp_path / 'test'), '--out', str(out)])
+    assert r.returncode == 0, r.stderr[-3000:]
+    metrics = json.loads(out.read_text())
+    assert 0 <= metrics['mIoU'] <= 100
+    r = run_tool(['bash', 'tools/dist_test.sh', cfg, str(ckpt), '2', '--work-dir',
+                  str(tmp_path / 'dtest'), '--out', str(tmp_path / 'dist_metrics.json')],
+                 env=dict(PYTHON=sys.executable))
+    assert r.returncode == 0, r.stderr[-3000:]
+    # the same checkpoint and data give the same metrics with 2 processes
+    dist_metrics = json.loads((tmp_path / 'dist_metrics.json').read_text())
+    assert abs(dist_metrics['mIoU'] - metrics['mIoU']) < 1e-6

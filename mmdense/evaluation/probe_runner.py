@@ -1,10 +1,12 @@
 """Run the dense linear probe from a config + checkpoint (used by the tool and the demo)."""
 import copy
+import logging
 
 import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from mmdense.utils.checkpoint import extract_prefixed, load_state_dict_file
@@ -32,7 +34,13 @@ def build_backbone(cfg, checkpoint=None):
     from mmdense.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmdense'))
     backbone = MODELS.build(copy.deepcopy(cfg.model.backbone))
-    backbone.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
+    try:
+        backbone.init_weights()
+    finally:
+        logger.setLevel(level)
     if checkpoint:
         sd = extract_prefixed(load_state_dict_file(checkpoint), 'backbone.', checkpoint)
         missing, unexpected = backbone.load_state_dict(sd, strict=False)
