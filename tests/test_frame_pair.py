@@ -106,3 +106,46 @@ def test_sample_videos_are_real_and_shot_aware(tmp_path):
     item = ds[0]
     assert item['img'].shape == (272, 640, 3)
     assert item['img'].std() > 20  # real footage, not a blank frame
+
+
+def test_cityscapes_sequences_are_split_by_name(tmp_path):
+    city = tmp_path / 'leftImg8bit_sequence' / 'train' / 'aachen'
+    city.mkdir(parents=True)
+    for seq in (0, 1):
+        for t in range(10, 16):
+            cv2.imwrite(str(city / f'aachen_{seq:06d}_{t:06d}_leftImg8bit.png'),
+                        np.full((8, 8, 3), 40 * seq + t, np.uint8))
+    ds = FramePairDataset(str(tmp_path / 'leftImg8bit_sequence'), interval_frames=2,
+                          group_pattern=r'(.+_\d{6})_\d{6}_leftImg8bit\.png')
+    assert sorted(d['source'] for d in ds.data_list) == ['train/aachen/aachen_000000',
+                                                         'train/aachen/aachen_000001']
+    np.random.seed(0)
+    for i in range(20):
+        item = ds[i % 2]
+        seq = int(item['source'][-1])
+        t1, t2 = item['frame_ids']
+        assert item['img'][0, 0, 0] == 40 * seq + 10 + t1
+        assert item['img2'][0, 0, 0] == 40 * seq + 10 + t2
+
+
+def test_video_index_cache_avoids_reopening_videos(tmp_path, monkeypatch):
+    _write_video(tmp_path / 'a.mp4', n=12)
+    ds = FramePairDataset(str(tmp_path), index_file='.index.json')
+    assert json.load(open(tmp_path / '.index.json'))['a.mp4'][2:] == [12, 10.0]
+    import mmdense.datasets.video_io as vio
+
+    class NoOpen:
+
+        def __init__(self, *a, **k):
+            raise AssertionError('opened a video although its header is cached')
+
+    monkeypatch.setattr(vio.cv2, 'VideoCapture', NoOpen)
+    ds2 = FramePairDataset(str(tmp_path), index_file='.index.json')
+    assert ds2.data_list == ds.data_list
+
+
+def test_interval_zero_gives_the_same_frame(demo_world):
+    ds = FramePairDataset(demo_world, sources='splits/train_clips.txt', interval_frames=0)
+    item = ds[0]
+    assert item['frame_ids'][0] == item['frame_ids'][1]
+    np.testing.assert_array_equal(item['img'], item['img2'])

@@ -23,7 +23,8 @@ class FramePairDataset(BaseDataset):
         pipeline (list): transforms; the loader puts ``img`` (frame t, BGR uint8 (H, W, 3)) and
             ``img2`` (frame t + d) in the results, with ``frame_ids``, ``source`` and ``img_path``.
         interval_frames (int | tuple[int, int]): frame distance d, or a ``(min, max)`` range drawn
-            uniformly per pair. Used when ``interval_seconds`` is None.
+            uniformly per pair. Used when ``interval_seconds`` is None. 0 gives both views from
+            the same frame (image-only ablations).
         interval_seconds (float, optional): distance in seconds (``round(seconds * fps)`` frames,
             at least 1), e.g. 0.5 s as FlowE on BDD100K. Frame folders then need ``fps``.
         fps (float): frame rate of frame folders (videos report their own).
@@ -32,11 +33,16 @@ class FramePairDataset(BaseDataset):
         shots_file (str, optional): json ``{source: [shot start frames]}``; pairs never cross a cut.
         pairs_per_source (int): dataset length multiplier.
         random_order (bool): swap the two frames with probability 0.5.
+        group_pattern (str, optional): split frame folders into sequences by file name (e.g.
+            Cityscapes ``leftImg8bit_sequence``); see :func:`discover_sources`.
+        index_file (str, optional): json cache of video headers (large video datasets such as
+            BDD100K); see :func:`discover_sources`.
     """
 
     def __init__(self, data_root, pipeline=(), interval_frames=1, interval_seconds=None, fps=0.0,
                  sources=None, shots_file=None, pairs_per_source=1, random_order=False,
-                 test_mode=False, lazy_init=False, max_refetch=0):
+                 group_pattern=None, index_file=None, test_mode=False, lazy_init=False,
+                 max_refetch=0):
         self.interval_frames = interval_frames
         self.interval_seconds = interval_seconds
         self.fps = fps
@@ -44,6 +50,8 @@ class FramePairDataset(BaseDataset):
         self.shots_file = shots_file
         self.pairs_per_source = pairs_per_source
         self.random_order = random_order
+        self.group_pattern = group_pattern
+        self.index_file = index_file
         self._sources = None
         super().__init__(data_root=data_root, pipeline=list(pipeline), test_mode=test_mode,
                          lazy_init=lazy_init, serialize_data=False, max_refetch=max_refetch)
@@ -60,13 +68,14 @@ class FramePairDataset(BaseDataset):
             lo, hi = (int(v) for v in self.interval_frames)
         else:
             lo = hi = int(self.interval_frames)
-        if lo < 1 or hi < lo:
-            raise ValueError(f'interval_frames must be >= 1 (or a (min, max) range), got '
+        if lo < 0 or hi < lo:
+            raise ValueError(f'interval_frames must be >= 0 (or a (min, max) range), got '
                              f'{self.interval_frames}')
         return lo, hi
 
     def load_data_list(self):
-        sources = discover_sources(self.data_root, fps=self.fps)
+        sources = discover_sources(self.data_root, fps=self.fps,
+                                   group_pattern=self.group_pattern, index_file=self.index_file)
         if self.source_filter is not None:
             wanted = self.source_filter
             if isinstance(wanted, str):
@@ -120,7 +129,7 @@ class FramePairDataset(BaseDataset):
             shots = info['shots']
         weights = np.array([e - s - d for s, e in shots], dtype=np.float64)
         s, e = shots[int(rng.choice(len(shots), p=weights / weights.sum()))]
-        t1 = int(rng.randint(s, e - d))
+        t1 = int(rng.randint(s, e - d)) if e - d > s else s
         t2 = t1 + d
         if self.random_order and rng.rand() < 0.5:
             t1, t2 = t2, t1
@@ -132,6 +141,7 @@ class FramePairDataset(BaseDataset):
         src = self._sources[info['source']]
         img, img2 = src.read(t1), src.read(t2)
         results = dict(img=img, img2=img2, frame_ids=(t1, t2), source=info['source'],
+                       data_root=self.data_root,
                        img_path=f'{src.path}#{t1}', ori_shape=img.shape[:2],
                        img_shape=img.shape[:2], sample_idx=idx)
         return self.pipeline(results)

@@ -7,6 +7,7 @@ corrupt or truncated video never turns into silently wrong training data.
 import json
 import os
 import os.path as osp
+import re
 
 import cv2
 
@@ -35,8 +36,13 @@ class FrameSource:
 class VideoSource(FrameSource):
     """A video file. ``read`` seeks to the frame (``CAP_PROP_POS_FRAMES``) and decodes it."""
 
-    def __init__(self, path):
+    def __init__(self, path, num_frames=None, fps=None):
         self.path = path
+        self._cap = None
+        self._pid = None
+        if num_frames is not None:  # known from an index cache: do not open the file now
+            self.num_frames, self.fps = int(num_frames), float(fps or 0.0)
+            return
         cap = cv2.VideoCapture(path)
         if not cap.isOpened():
             raise FrameReadError(f'cannot open video {path}: the file is missing, unreadable or '
@@ -107,30 +113,78 @@ class FrameFolderSource(FrameSource):
         return img
 
 
-def discover_sources(root, fps=0.0, recursive=True):
+def _scan(root, recursive):
+    """Yield (relative folder, absolute folder, sorted file names)."""
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        yield osp.relpath(folder, root), folder, sorted(files)
+        if not recursive:
+            break
+
+
+def discover_sources(root, fps=0.0, recursive=True, group_pattern=None, index_file=None):
     """All videos and frame folders under ``root``, as ``{relative name: FrameSource}``.
 
-    A folder counts as a frame folder when it directly holds image files.
+    Args:
+        root (str): data root.
+        fps (float): frame rate of frame folders (videos report their own).
+        recursive (bool): descend into sub-folders.
+        group_pattern (str, optional): regex applied to image file names; files whose first group
+            matches form one sequence, named ``<folder>/<group>``. E.g. Cityscapes'
+            ``leftImg8bit_sequence`` keeps all 30-frame snippets of a city in one folder:
+            ``r'(.+_\d{6})_\d{6}_leftImg8bit\.png'``. Without it, a folder holding images is one
+            sequence.
+        index_file (str, optional): json cache of video lengths / frame rates (relative to
+            ``root`` unless absolute). Opening 70k BDD100K videos to read their headers takes
+            many minutes; with the cache a restart only ``stat``-s them. Entries are reused while
+            the file's size and mtime are unchanged; the cache is rewritten atomically.
     """
     if not osp.isdir(root):
         raise FileNotFoundError(f'video data root {root} does not exist: set data_root in the '
                                 'config (or --cfg-options train_dataloader.dataset.data_root=...) '
                                 'to a folder of videos or frame folders')
+    regex = re.compile(group_pattern) if group_pattern else None
+    index_path = None
+    index = {}
+    if index_file:
+        index_path = index_file if osp.isabs(index_file) else osp.join(root, index_file)
+        if osp.exists(index_path):
+            with open(index_path) as f:
+                index = json.load(f)
+    new_index = {}
     sources = {}
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        images = sorted(f for f in files if f.lower().endswith(IMAGE_EXTS))
-        rel = osp.relpath(folder, root)
-        if images:
+    for rel, folder, files in _scan(root, recursive):
+        images = [f for f in files if f.lower().endswith(IMAGE_EXTS)]
+        if images and regex is None:
             sources[rel] = FrameFolderSource(folder, fps=fps, files=images)
-        for f in sorted(files):
+        elif images:
+            groups = {}
+            for f in images:
+                m = regex.match(f)
+                if m:
+                    groups.setdefault(m.group(1), []).append(f)
+            for key, group in groups.items():
+                sources[osp.normpath(osp.join(rel, key))] = FrameFolderSource(
+                    folder, fps=fps, files=group)
+        for f in files:
             if f.lower().endswith(VIDEO_EXTS):
-                sources[osp.normpath(osp.join(rel, f))] = VideoSource(osp.join(folder, f))
-        if not recursive:
-            break
+                name = osp.normpath(osp.join(rel, f))
+                path = osp.join(folder, f)
+                st = os.stat(path)
+                key = [st.st_size, int(st.st_mtime)]
+                cached = index.get(name)
+                if cached and cached[:2] == key:
+                    src = VideoSource(path, num_frames=cached[2], fps=cached[3])
+                else:
+                    src = VideoSource(path)
+                new_index[name] = key + [src.num_frames, src.fps]
+                sources[name] = src
     if not sources:
         raise FileNotFoundError(f'no videos ({", ".join(VIDEO_EXTS)}) or frame folders found '
                                 f'under {root}')
+    if index_path and new_index != index:
+        from mmdense.utils.checkpoint import atomic_write_bytes
+        atomic_write_bytes(json.dumps(new_index).encode(), index_path)
     return sources
 
 

@@ -2,3 +2,5 @@ import mmpretrain.models  # noqa: F401  (register MMPretrain's models, our paren
 
 from .algorithms import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403

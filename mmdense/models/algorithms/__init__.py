@@ -1,0 +1,3 @@
+from .flowe import FlowE
+
+__all__ = ['FlowE']

@@ -1,1 +1,3 @@
+from .masked_cosine import MaskedCosineLoss
 
+__all__ = ['MaskedCosineLoss']

@@ -1,1 +1,3 @@
+from .dense_mlp import DenseNonLinearNeck
 
+__all__ = ['DenseNonLinearNeck']

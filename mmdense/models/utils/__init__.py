@@ -1,3 +1,6 @@
-from .geometry import (compose_affine, coords_grid, flow_warp, sample_at, to_homogeneous)
+from .geometry import (compose_affine, coords_grid, feature_grid_coords, flow_warp,
+                       forward_backward_consistency, sample_at, to_homogeneous,
+                       view_correspondence)
 
-__all__ = ['compose_affine', 'coords_grid', 'flow_warp', 'sample_at', 'to_homogeneous']
+__all__ = ['compose_affine', 'coords_grid', 'feature_grid_coords', 'flow_warp',
+           'forward_backward_consistency', 'sample_at', 'to_homogeneous', 'view_correspondence']

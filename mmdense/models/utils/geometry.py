@@ -77,3 +77,82 @@ def flow_warp(target, flow, mode='bilinear'):
     n, _, h, w = flow.shape
     coords = coords_grid(n, h, w, device=flow.device, dtype=flow.dtype) + flow
     return sample_at(target, coords, mode=mode)
+
+
+def forward_backward_consistency(flow_fw, flow_bw, alpha1=0.01, alpha2=0.5):
+    """Pixels of the source frame whose forward flow is confirmed by the backward flow.
+
+    The standard check (Sundaram et al. 2010; used by FlowE, sec. 3.3): pixel ``p`` is kept when
+    ``|F_fw(p) + F_bw(p + F_fw(p))|^2 < alpha1 * (|F_fw(p)|^2 + |F_bw(p + F_fw(p))|^2) + alpha2``
+    and ``p + F_fw(p)`` lies inside the target frame. Occluded and out-of-view pixels fail it.
+
+    Args:
+        flow_fw (Tensor): (N, 2, H, W) flow source -> target.
+        flow_bw (Tensor): (N, 2, H, W) flow target -> source.
+
+    Returns:
+        Tensor: (N, 1, H, W) bool, True where the correspondence is valid.
+    """
+    bw_at_target, inside = flow_warp(flow_bw, flow_fw)
+    diff = (flow_fw + bw_at_target).pow(2).sum(1, keepdim=True)
+    mag = flow_fw.pow(2).sum(1, keepdim=True) + bw_at_target.pow(2).sum(1, keepdim=True)
+    return (diff < alpha1 * mag + alpha2) & inside
+
+
+def feature_grid_coords(n, h, w, stride, device=None, dtype=torch.float32):
+    """Image-pixel coordinates ``(N, 2, h, w)`` of the centres of an ``h x w`` feature map with
+    the given ``stride`` (``x = (j + 0.5) * stride - 0.5``: the pixel-centre convention that
+    ``F.interpolate(..., align_corners=False)`` uses)."""
+    return (coords_grid(n, h, w, device=device, dtype=dtype) + 0.5) * stride - 0.5
+
+
+def view_correspondence(query, affine_src, affine_tgt, flow=None, flow_valid=None,
+                        tgt_size=None, frame_size=None):
+    """Map view-pixel coordinates of the source view to the target view through the raw frames.
+
+    The composed transform of FlowE (Algorithm 1): ``T = A_tgt . F . A_src^-1``, i.e. a view-1
+    pixel ``v`` goes back to frame 1 (``p = A_src^-1 v``), follows the flow to frame 2
+    (``p + F(p)``), and forward into view 2 (``A_tgt (p + F(p))``).
+
+    Args:
+        query (Tensor): (N, 2, h, w) pixel coordinates in the source view.
+        affine_src, affine_tgt (Tensor): (N, 3, 3) (or (N, 2, 3)) frame -> view affines.
+        flow (Tensor, optional): (N, 2, Hf, Wf) flow frame 1 -> frame 2, in frame-1 pixels.
+            None means identity correspondence (the same frame, or the no-flow ablation).
+        flow_valid (Tensor, optional): (N, 1, Hf, Wf) bool validity of ``flow`` (e.g. from
+            :func:`forward_backward_consistency`); sampled with nearest neighbours.
+        tgt_size (tuple, optional): (H, W) of the target view, to flag coordinates outside it.
+        frame_size (tuple, optional): (H, W) of frame 1, to flag view pixels that show no part
+            of it (padding after a zoom-out / rotation) when ``flow`` is None; with a flow, its
+            own extent is used.
+
+    Returns:
+        tuple: ``(coords (N, 2, h, w), valid (N, 1, h, w) bool)``, ``coords`` in target-view
+        pixels; ``valid`` is False where the point leaves frame 1 (no flow there), is invalid in
+        ``flow_valid``, or falls outside the target view.
+    """
+    n, _, h, w = query.shape
+    dt = query.dtype
+    a_src = to_homogeneous(affine_src).to(dt)
+    a_tgt = to_homogeneous(affine_tgt).to(dt)
+    ones = torch.ones_like(query[:, :1])
+    pts = torch.cat([query, ones], 1).flatten(2)  # (N, 3, h*w)
+    frame_pts = (torch.linalg.inv(a_src) @ pts)[:, :2].view(n, 2, h, w)
+    valid = torch.ones(n, 1, h, w, dtype=torch.bool, device=query.device)
+    if flow is not None:
+        f, inside = sample_at(flow.to(dt), frame_pts)
+        valid &= inside
+        if flow_valid is not None:
+            fv, _ = sample_at(flow_valid.to(dt), frame_pts, mode='nearest')
+            valid &= fv > 0.5
+        frame_pts = frame_pts + f
+    elif frame_size is not None:
+        fh, fw = frame_size
+        valid &= ((frame_pts[:, :1] >= 0) & (frame_pts[:, :1] <= fw - 1)
+                  & (frame_pts[:, 1:] >= 0) & (frame_pts[:, 1:] <= fh - 1))
+    tgt = (a_tgt @ torch.cat([frame_pts, ones], 1).flatten(2))[:, :2].view(n, 2, h, w)
+    if tgt_size is not None:
+        th, tw = tgt_size
+        valid &= ((tgt[:, :1] >= 0) & (tgt[:, :1] <= tw - 1) & (tgt[:, 1:] >= 0)
+                  & (tgt[:, 1:] <= th - 1))
+    return tgt, valid

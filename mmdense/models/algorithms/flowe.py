@@ -1,0 +1,210 @@
+"""FlowE: flow-equivariant dense BYOL.
+
+Xiong, Ren, Zeng, Urtasun. *Self-Supervised Representation Learning from Flow Equivariance*,
+ICCV 2021 (``shared/papers/flowe_flow_equivariance.txt``, Algorithm 1, sections 3.2-3.3).
+
+Two frames ``I1, I2`` of a video with optical flow ``F`` (frame 1 -> 2) become two views
+``v1 = A1(I1)``, ``v2 = A2(I2)`` by per-view random affines (plus colour distortion and blur).
+The online network (encoder, 1x1-conv projector and predictor) on ``v1`` predicts, at every
+pixel, the target network's projection of ``v2`` warped into ``v1`` by the composed transform
+``T = A2 . F . A1^-1`` (bilinear sampling). The loss is BYOL's normalised squared distance averaged
+over pixels that have a correspondence (eq. 5): pixels that leave frame 1 or view 2, and pixels
+failing the forward-backward flow check (occlusions), are ignored. The target network is an EMA of
+the online one with BYOL's cosine momentum schedule. The loss is symmetrised by default.
+
+Table 3 ablations are config switches, not code forks:
+
+* ``correspondence='flow'`` (full model) | ``'identity'`` (adjacent frames matched without flow,
+  ``T = A2 . A1^-1``; with ``interval_frames=0`` in the data this is image-only BYOL on frames);
+* ``pixel=False``: the non-pixel variant (global average pooling, BYOL's vector loss);
+* no random affine: set the data pipeline's ``RandomAffineView`` ranges to identity.
+
+Shapes (batch N, views H x W, frames Hf x Wf, backbone output h x w = H/8 x W/8 for a dilated
+ResNet): ``inputs = [v1, v2]`` each (N, 3, H, W); data samples carry ``affine_v1``, ``affine_v2``
+(3, 3) frame -> view, ``flow_fw`` / ``flow_bw`` (2, Hf, Wf) and optionally exact validity masks
+``flow_valid_fw`` / ``flow_valid_bw`` (1, Hf, Wf).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models.selfsup.base import BaseSelfSupervisor
+from mmpretrain.models.utils import CosineEMA
+
+from mmdense.registry import MODELS
+from ..utils.geometry import (coords_grid, feature_grid_coords, forward_backward_consistency,
+                              sample_at, view_correspondence)
+
+
+@MODELS.register_module()
+class FlowE(BaseSelfSupervisor):
+    """FlowE (see the module docstring).
+
+    Args:
+        backbone (dict): encoder, e.g. ResNet-50 with the last two stages dilated (stride 8).
+        neck (dict): projector, e.g. ``DenseNonLinearNeck(2048, 4096, 256)``.
+        predictor (dict): predictor, e.g. ``DenseNonLinearNeck(256, 4096, 256)``.
+        loss (dict): loss module. Defaults to ``MaskedCosineLoss``.
+        base_momentum (float): start of the EMA momentum (BYOL: 0.004 -> 0, cosine).
+        correspondence (str): ``'flow'`` or ``'identity'`` (see module docstring).
+        pixel (bool): dense loss (True) or the global-pooling variant (False).
+        symmetric (bool): also predict view 1 from view 2 (BYOL's symmetrised loss).
+        resolution (str): where the loss lives. ``'feature'`` (default): the composed transform
+            is evaluated at the centres of the h x w feature grid and the target projection is
+            sampled there, so flow and masks are brought down to feature resolution (cheap:
+            h x w x C). ``'image'``: Algorithm 1, both maps are upsampled to H x W first (64x the
+            locations at stride 8, and the memory of two (N, C, H, W) maps).
+        occlusion (str): ``'fb_check'`` (forward-backward consistency, the paper), ``'given'``
+            (use ``flow_valid_*`` from the data samples, e.g. the demo world's exact masks) or
+            ``'none'``.
+        fb_alpha (tuple): ``(alpha1, alpha2)`` of the forward-backward check.
+    """
+
+    def __init__(self, backbone, neck, predictor, loss=dict(type='MaskedCosineLoss'),
+                 base_momentum=0.004, correspondence='flow', pixel=True, symmetric=True,
+                 resolution='feature', occlusion='fb_check', fb_alpha=(0.01, 0.5),
+                 pretrained=None, data_preprocessor=None, init_cfg=None):
+        if correspondence not in ('flow', 'identity'):
+            raise ValueError(f"correspondence must be 'flow' or 'identity', got {correspondence!r}")
+        if resolution not in ('feature', 'image'):
+            raise ValueError(f"resolution must be 'feature' or 'image', got {resolution!r}")
+        if occlusion not in ('fb_check', 'given', 'none'):
+            raise ValueError(f"occlusion must be 'fb_check', 'given' or 'none', got {occlusion!r}")
+        super().__init__(backbone=backbone, neck=neck, head=None, pretrained=pretrained,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.predictor = MODELS.build(predictor)
+        self.loss_module = MODELS.build(loss)
+        self.target_net = CosineEMA(nn.Sequential(self.backbone, self.neck),
+                                    momentum=base_momentum)
+        self.correspondence = correspondence
+        self.pixel = pixel
+        self.symmetric = symmetric
+        self.resolution = resolution
+        self.occlusion = occlusion
+        self.fb_alpha = tuple(fb_alpha)
+
+    # ------------------------------------------------------------------ helpers
+    def _online(self, img):
+        """(N, 3, H, W) -> prediction (N, C, h, w)."""
+        return self.predictor(self.neck(self.backbone(img)))[0]
+
+    @staticmethod
+    def _stack(data_samples, key):
+        if not all(key in ds for ds in data_samples):
+            raise KeyError(f'FlowE needs `{key}` in every data sample: put RandomAffineView / '
+                           'FramePairToViews and LoadFlow (or ComputeFlow) in the pipeline and '
+                           'pack with PackFlowInputs')
+        return torch.stack([ds.get(key) for ds in data_samples])
+
+    def _flow_and_validity(self, data_samples, device):
+        """Flows and their validity for both directions (None for identity correspondence)."""
+        if self.correspondence == 'identity':
+            return (None, None), (None, None)
+        fw = self._stack(data_samples, 'flow_fw').to(device).float()
+        bw = self._stack(data_samples, 'flow_bw').to(device).float()
+        for name, f in (('flow_fw', fw), ('flow_bw', bw)):
+            if not torch.isfinite(f).all():
+                bad = [ds.get('img_path', '?') for ds, ok in
+                       zip(data_samples, torch.isfinite(f).flatten(1).all(1)) if not ok]
+                raise ValueError(f'{name} holds NaN/Inf for {bad}: the flow cache is corrupt; '
+                                 'recompute it with tools/flow/compute_flow.py')
+        if self.occlusion == 'fb_check':
+            v_fw = forward_backward_consistency(fw, bw, *self.fb_alpha)
+            v_bw = forward_backward_consistency(bw, fw, *self.fb_alpha)
+        elif self.occlusion == 'given':
+            v_fw = self._stack(data_samples, 'flow_valid_fw').to(device) > 0
+            v_bw = self._stack(data_samples, 'flow_valid_bw').to(device) > 0
+        else:
+            v_fw = v_bw = None
+        return (fw, bw), (v_fw, v_bw)
+
+    def warp_target(self, target, view_size, affine_src, affine_tgt, flow, flow_valid,
+                    frame_size):
+        """Warp target features of the other view onto the source view's grid.
+
+        Args:
+            target (Tensor): (N, C, h, w) target projection of the target view.
+            view_size (tuple): (H, W) of both views.
+            affine_src, affine_tgt (Tensor): (N, 3, 3) frame -> view affines.
+            flow (Tensor | None): (N, 2, Hf, Wf) source frame -> target frame.
+            flow_valid (Tensor | None): (N, 1, Hf, Wf) bool.
+            frame_size (tuple): (Hf, Wf) of the frames.
+
+        Returns:
+            tuple: warped target (N, C, h', w') and valid (N, 1, h', w'), on the feature grid
+            (``resolution='feature'``) or at view resolution (``'image'``).
+        """
+        n, _, h, w = target.shape
+        H, W = view_size
+        if self.resolution == 'feature':
+            stride_y, stride_x = H / h, W / w
+            query = feature_grid_coords(n, h, w, 1.0, device=target.device)
+            query = torch.stack([(query[:, 0] + 0.5) * stride_x - 0.5,
+                                 (query[:, 1] + 0.5) * stride_y - 0.5], 1)
+        else:
+            target = F.interpolate(target, size=(H, W), mode='bilinear', align_corners=False)
+            stride_y = stride_x = 1.0
+            query = coords_grid(n, H, W, device=target.device)
+        coords, valid = view_correspondence(query, affine_src, affine_tgt, flow, flow_valid,
+                                            tgt_size=(H, W), frame_size=frame_size)
+        # target-view pixels -> target feature-grid coordinates
+        coords = torch.stack([(coords[:, 0] + 0.5) / stride_x - 0.5,
+                              (coords[:, 1] + 0.5) / stride_y - 0.5], 1)
+        warped, inside = sample_at(target, coords)
+        return warped, valid & inside
+
+    # ------------------------------------------------------------------ training
+    def loss(self, inputs, data_samples, **kwargs):
+        """Args: inputs ``[v1, v2]`` (N, 3, H, W) each; data samples as in the module doc.
+
+        Returns:
+            dict: ``loss`` and ``valid_ratio`` (fraction of locations with a correspondence).
+        """
+        v1, v2 = inputs
+        view_size = v1.shape[-2:]
+        if not self.pixel:
+            return self._global_loss(v1, v2)
+        device = v1.device
+        a1 = self._stack(data_samples, 'affine_v1').to(device).float()
+        a2 = self._stack(data_samples, 'affine_v2').to(device).float()
+        (fw, bw), (valid_fw, valid_bw) = self._flow_and_validity(data_samples, device)
+        frame_size = fw.shape[-2:] if fw is not None else tuple(
+            data_samples[0].get('frame_shape', view_size))
+
+        p1 = self._online(v1)
+        with torch.no_grad():
+            self.target_net.update_parameters(nn.Sequential(self.backbone, self.neck))
+            z2 = self.target_net(v2)[0]
+            z2_w, valid1 = self.warp_target(z2, view_size, a1, a2, fw, valid_fw, frame_size)
+        if self.resolution == 'image':
+            p1 = F.interpolate(p1, size=view_size, mode='bilinear', align_corners=False)
+        loss = self.loss_module(p1, z2_w, valid1)
+        ratio = valid1.float().mean()
+        if self.symmetric:
+            p2 = self._online(v2)
+            with torch.no_grad():
+                z1 = self.target_net(v1)[0]
+                z1_w, valid2 = self.warp_target(z1, view_size, a2, a1, bw, valid_bw, frame_size)
+            if self.resolution == 'image':
+                p2 = F.interpolate(p2, size=view_size, mode='bilinear', align_corners=False)
+            loss = loss + self.loss_module(p2, z1_w, valid2)
+            ratio = (ratio + valid2.float().mean()) / 2
+        return dict(loss=loss, valid_ratio=ratio.detach())
+
+    def _global_loss(self, v1, v2):
+        """Non-pixel variant (Table 3): global average pooling right after the encoder, then
+        the same projector / predictor on (N, C, 1, 1) maps, i.e. plain BYOL on frames."""
+        def pool(feats):
+            return tuple(F.adaptive_avg_pool2d(f, 1) for f in feats)
+
+        target_backbone, target_neck = self.target_net.module
+        p1 = self.predictor(self.neck(pool(self.backbone(v1))))[0]
+        with torch.no_grad():
+            self.target_net.update_parameters(nn.Sequential(self.backbone, self.neck))
+            z2 = target_neck(pool(target_backbone(v2)))[0]
+        loss = self.loss_module(p1, z2)
+        if self.symmetric:
+            p2 = self.predictor(self.neck(pool(self.backbone(v2))))[0]
+            with torch.no_grad():
+                z1 = target_neck(pool(target_backbone(v1)))[0]
+            loss = loss + self.loss_module(p2, z1)
+        return dict(loss=loss)

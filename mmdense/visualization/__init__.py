@@ -1,0 +1,3 @@
+from .flow import flow_to_color
+
+__all__ = ['flow_to_color']
