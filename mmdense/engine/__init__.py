@@ -1,4 +1,4 @@
-from .model_wrappers import DeviceAwareDistributedDataParallel
 from .hooks import *  # noqa: F401,F403
+from .model_wrappers import DeviceAwareDistributedDataParallel
 
 __all__ = ['DeviceAwareDistributedDataParallel']

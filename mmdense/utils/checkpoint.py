@@ -139,3 +139,31 @@ def extract_prefixed(state_dict, prefix, path='<checkpoint>'):
         raise KeyError(f'{path} has no "{prefix}*" weights (its top-level prefixes: '
                        f'{", ".join(heads[:10])}); pass the prefix that holds the encoder')
     return out
+
+
+def load_pretrained_strict(module, checkpoint, prefix='backbone.'):
+    """Load ``checkpoint``'s ``prefix*`` tensors into ``module``, strictly.
+
+    Every parameter and buffer of ``module`` must be present with the right shape; keys the module
+    lacks (e.g. a classifier ``fc``) are ignored. Unlike mmengine's ``Pretrained`` init (which
+    only warns), a checkpoint of another architecture stops here with the file, the missing keys
+    and the fix, instead of silently training a readout on a random backbone.
+
+    Returns:
+        int: number of tensors loaded.
+    """
+    state = load_state_dict_file(checkpoint)
+    if prefix:
+        state = extract_prefixed(state, prefix, checkpoint)
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    wrong = [f'{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}' for k, v in own.items()
+             if k in state and state[k].shape != v.shape]
+    if missing or wrong:
+        raise KeyError(
+            f'{checkpoint} does not fit {type(module).__name__}: {len(missing)} missing keys '
+            f'(e.g. {missing[:3]}), {len(wrong)} shape mismatches (e.g. {wrong[:2]}). Check '
+            'that the readout config builds the same backbone (depth, dilations) as the '
+            f'pretraining config, and the prefix ({prefix!r}).')
+    module.load_state_dict({k: state[k] for k in own}, strict=True)
+    return len(own)

@@ -1,1 +1,3 @@
+from .readout import ConvReadoutHead
 
+__all__ = ['ConvReadoutHead']

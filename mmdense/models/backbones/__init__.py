@@ -1,0 +1,3 @@
+from .readout_resnet import ReadoutResNet
+
+__all__ = ['ReadoutResNet']

@@ -1,0 +1,94 @@
+"""Frozen-backbone readout of mmdense checkpoints in MMSeg (the demo-world configs)."""
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from helpers import REPO, run_tool
+
+SEG = 'configs/readout/seg/deeplabv1_r18-d8-frozen_1xb8-400iters_demo-world.py'
+FLOWE = 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py'
+
+
+def _pretrain_ckpt(path, depth=18):
+    """A FlowE checkpoint as mmengine writes it (state_dict with backbone./neck./target_net.)."""
+    import mmdense  # noqa: F401
+    from mmdense.registry import MODELS
+    init_default_scope('mmdense')
+    cfg = Config.fromfile(f'{REPO}/{FLOWE}')
+    cfg.model.backbone.depth = depth
+    if depth == 50:
+        cfg.model.neck.in_channels = 2048
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    torch.save(dict(meta=dict(iter=1), state_dict=model.state_dict()), path)
+    return {k[len('backbone.'):]: v for k, v in model.state_dict().items()
+            if k.startswith('backbone.')}
+
+
+def _opts(demo_world, work_dir, ckpt, iters=3):
+    return ['--work-dir', str(work_dir), '--cfg-options',
+            f'model.backbone.pretrained_ckpt={ckpt}', f'train_cfg.max_iters={iters}',
+            f'train_cfg.val_interval={iters}', f'param_scheduler.0.end={iters}',
+            f'train_dataloader.dataset.data_root={demo_world}',
+            f'val_dataloader.dataset.data_root={demo_world}',
+            f'test_dataloader.dataset.data_root={demo_world}',
+            'train_dataloader.batch_size=2', f'default_hooks.checkpoint.interval={iters}',
+            'default_hooks.logger.interval=1']
+
+
+def test_pretraining_and_readout_backbones_share_parameter_names():
+    import mmdense  # noqa: F401
+    from mmpretrain.registry import MODELS as PRE
+    from mmseg.registry import MODELS as SEG_MODELS
+    for depth in (18, 50):
+        kw = dict(depth=depth, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
+        a = PRE.build(dict(type='ResNet', **kw)).state_dict()
+        b = SEG_MODELS.build(dict(type='ReadoutResNet', **kw)).state_dict()
+        assert {k: v.shape for k, v in a.items()} == {k: v.shape for k, v in b.items()}
+
+
+def test_frozen_readout_keeps_the_backbone_bit_identical(demo_world, tmp_path):
+    ckpt = tmp_path / 'flowe.pth'
+    ref = _pretrain_ckpt(ckpt)
+    r = run_tool([sys.executable, 'tools/train.py', SEG,
+                  *_opts(demo_world, tmp_path / 'wd', ckpt)])
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = r.stdout + r.stderr
+    assert 'ReadoutResNet: loaded' in log and 'mIoU' in log
+    after = torch.load(tmp_path / 'wd' / 'iter_3.pth', weights_only=True)['state_dict']
+    n = 0
+    for k, v in ref.items():  # weights AND BN running statistics
+        torch.testing.assert_close(after[f'backbone.{k}'], v, rtol=0, atol=0, msg=k)
+        n += 1
+    assert n > 100
+    head = after['decode_head.conv_seg.weight']
+    assert head.shape == (5, 512, 3, 3)
+
+
+def test_readout_script_and_random_baseline(demo_world, tmp_path):
+    r = run_tool(['bash', 'tools/benchmarks/readout.sh', SEG, 'none', '1',
+                  *_opts(demo_world, tmp_path / 'wd', 'None', iters=2)],
+                 env=dict(PYTHON=sys.executable))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'ReadoutResNet: loaded' not in r.stdout + r.stderr  # random init: nothing loaded
+    r = run_tool(['bash', 'tools/benchmarks/readout.sh', SEG, str(tmp_path / 'missing.pth')],
+                 env=dict(PYTHON=sys.executable))
+    assert r.returncode == 2 and 'missing.pth does not exist' in r.stderr
+
+
+@pytest.mark.parametrize('case', ['no_backbone_keys', 'wrong_depth'])
+def test_checkpoint_that_does_not_fit_is_refused(demo_world, tmp_path, case):
+    ckpt = tmp_path / 'bad.pth'
+    if case == 'no_backbone_keys':
+        torch.save(dict(state_dict={'encoder.conv1.weight': torch.ones(1)}), ckpt)
+        expect = 'has no "backbone.*" weights'
+    else:
+        _pretrain_ckpt(ckpt, depth=50)
+        expect = 'does not fit ReadoutResNet'
+    r = run_tool([sys.executable, 'tools/train.py', SEG, *_opts(demo_world, tmp_path / 'wd',
+                                                                ckpt)])
+    assert r.returncode != 0
+    assert expect in r.stderr and 'bad.pth' in r.stderr

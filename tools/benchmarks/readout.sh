@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# tools/benchmarks/readout.sh READOUT_CONFIG PRETRAIN_CKPT GPUS [train.py args...]
+# Reads out an mmdense pretraining checkpoint with the frozen-backbone config READOUT_CONFIG
+# (MMSeg / MMDet model; the backbone loads the checkpoint's `backbone.*` weights strictly, no
+# conversion step). GPUS=1 runs in this process; more use tools/dist_train.sh (CPU: gloo).
+# PRETRAIN_CKPT=none gives the random-init baseline.
+set -e
+CONFIG=$1
+CKPT=$2
+GPUS=${3:-1}
+if [ -z "$CONFIG" ] || [ -z "$CKPT" ]; then
+  echo "usage: $0 READOUT_CONFIG PRETRAIN_CKPT [GPUS] [tools/train.py args...]" >&2; exit 2
+fi
+if [ "$CKPT" != "none" ] && [ ! -f "$CKPT" ]; then
+  echo "error: pretraining checkpoint $CKPT does not exist" >&2; exit 2
+fi
+DIR=$(cd "$(dirname "$0")/.." && pwd)
+PYTHON=${PYTHON:-python}
+if [ "$CKPT" = "none" ]; then OPT="model.backbone.pretrained_ckpt=None"; else OPT="model.backbone.pretrained_ckpt=$CKPT"; fi
+if [ "$GPUS" -gt 1 ]; then
+  exec bash "$DIR/dist_train.sh" "$CONFIG" "$GPUS" "${@:4}" --cfg-options "$OPT"
+fi
+exec $PYTHON "$DIR/train.py" "$CONFIG" "${@:4}" --cfg-options "$OPT"
