@@ -2,6 +2,7 @@
 # quarter width, the demo world's exact flow, 300 iterations (a few minutes on 2 cores).
 _base_ = [
     '../_base_/datasets/demo_world_flow_pairs.py',
+    '../_base_/schedules/lars_coslr_60k.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -17,14 +18,7 @@ model = dict(
     resolution='feature',
     occlusion='fb_check')
 
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='LARS', lr=0.3, momentum=0.9, weight_decay=1e-6),
-    paramwise_cfg=dict(custom_keys={
-        'bn': dict(decay_mult=0, lars_exclude=True),
-        'bias': dict(decay_mult=0, lars_exclude=True),
-        'downsample.1': dict(decay_mult=0, lars_exclude=True),
-    }))
+optim_wrapper = dict(optimizer=dict(lr=0.3))  # LARS as the paper, tuned for batch 8
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=300, T_max=280),
