@@ -123,3 +123,18 @@ def test_mmseg_own_train_tool_runs_an_mmdense_dataset(tmp_path, demo_world):
     # the same checkpoint and data give the same metrics with 2 processes
     dist_metrics = json.loads((tmp_path / 'dist_metrics.json').read_text())
     assert abs(dist_metrics['mIoU'] - metrics['mIoU']) < 1e-6
+
+
+def test_mmpretrain_own_train_tool_runs_the_demo_config(tmp_path, demo_world):
+    """MMPretrain's tools/train.py (not ours) trains an mmdense config: the config's
+    custom_imports + default_scope='mmdense' make FramePairDataset / FramePairToViews visible."""
+    import mmpretrain
+    from helpers import DEMO_CONFIG, small_options
+    tool = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools', 'train.py')
+    assert osp.exists(tool), tool
+    # (MMPretrain's tool turns on persistent workers unless told; the demo loads in-process)
+    r = run_tool([sys.executable, tool, DEMO_CONFIG, '--work-dir', str(tmp_path / 'wd'),
+                  '--no-persistent-workers',
+                  '--cfg-options', *small_options(demo_world, tmp_path / 'wd', 2, 2)])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / 'wd' / 'iter_2.pth').exists()

@@ -15,7 +15,7 @@ CONFIG=${DEMO_CONFIG:-configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.p
 READOUT=${DEMO_READOUT:-configs/readout/seg/deeplabv1_r18-d8-frozen_1xb8-400iters_demo-world.py}
 WORK_DIR=${DEMO_WORK_DIR:-work_dirs/demo}
 ITERS=${DEMO_ITERS:-300}
-RO_ITERS=${DEMO_READOUT_ITERS:-400}
+RO_ITERS=${DEMO_READOUT_ITERS:-300}
 
 bash tools/install.sh
 PY="$VENV/bin/python"
