@@ -92,3 +92,22 @@ def test_checkpoint_that_does_not_fit_is_refused(demo_world, tmp_path, case):
                                                                 ckpt)])
     assert r.returncode != 0
     assert expect in r.stderr and 'bad.pth' in r.stderr
+
+
+def test_extract_backbone_for_other_toolboxes(tmp_path):
+    ref = _pretrain_ckpt(tmp_path / 'flowe.pth')
+    r = run_tool([sys.executable, 'tools/model_converters/extract_backbone.py',
+                  str(tmp_path / 'flowe.pth'), str(tmp_path / 'bb.pth'), '--torchvision'])
+    assert r.returncode == 0, r.stderr
+    state = torch.load(tmp_path / 'bb.pth', weights_only=True)
+    assert set(state) == set(ref)
+    # torchvision's own ResNet-18 takes it: mmdense encoders use torchvision's names, and
+    # dilation does not change parameter shapes
+    from torchvision.models import resnet18
+    tv = resnet18()
+    missing, unexpected = tv.load_state_dict(state, strict=False)
+    assert set(missing) == {'fc.weight', 'fc.bias'} and not unexpected
+    torch.testing.assert_close(tv.layer4[1].conv2.weight, ref['layer4.1.conv2.weight'])
+    r = run_tool([sys.executable, 'tools/model_converters/extract_backbone.py',
+                  str(tmp_path / 'flowe.pth'), str(tmp_path / 'x.pth'), '--prefix', 'enc.'])
+    assert r.returncode != 0 and 'no "enc.*" weights' in r.stderr
