@@ -34,3 +34,13 @@ def test_affine_helpers():
     np.testing.assert_allclose(t.numpy(), c)
     g = coords_grid(1, 2, 3)
     assert g.shape == (1, 2, 2, 3) and g[0, 0, 1, 2] == 2 and g[0, 1, 1, 2] == 1
+
+
+def test_feature_grid_matches_bilinear_upsampling_centres():
+    from mmdense.models.utils import feature_grid_coords
+    g = feature_grid_coords(1, 2, 3, (4, 8))
+    # x centres of 3 columns at stride 8 over 24 pixels: 3.5, 11.5, 19.5; y at stride 4: 1.5, 5.5
+    np.testing.assert_allclose(g[0, 0, 0].numpy(), [3.5, 11.5, 19.5])
+    np.testing.assert_allclose(g[0, 1, :, 0].numpy(), [1.5, 5.5])
+    # a single stride is used for both axes
+    np.testing.assert_allclose(feature_grid_coords(1, 1, 2, 8)[0, :, 0, 1].numpy(), [11.5, 3.5])

@@ -137,9 +137,7 @@ class FlowE(BaseSelfSupervisor):
         H, W = view_size
         if self.resolution == 'feature':
             stride_y, stride_x = H / h, W / w
-            query = feature_grid_coords(n, h, w, 1.0, device=target.device)
-            query = torch.stack([(query[:, 0] + 0.5) * stride_x - 0.5,
-                                 (query[:, 1] + 0.5) * stride_y - 0.5], 1)
+            query = feature_grid_coords(n, h, w, (stride_y, stride_x), device=target.device)
         else:
             target = F.interpolate(target, size=(H, W), mode='bilinear', align_corners=False)
             stride_y = stride_x = 1.0

@@ -100,10 +100,15 @@ def forward_backward_consistency(flow_fw, flow_bw, alpha1=0.01, alpha2=0.5):
 
 
 def feature_grid_coords(n, h, w, stride, device=None, dtype=torch.float32):
-    """Image-pixel coordinates ``(N, 2, h, w)`` of the centres of an ``h x w`` feature map with
-    the given ``stride`` (``x = (j + 0.5) * stride - 0.5``: the pixel-centre convention that
-    ``F.interpolate(..., align_corners=False)`` uses)."""
-    return (coords_grid(n, h, w, device=device, dtype=dtype) + 0.5) * stride - 0.5
+    """Image-pixel coordinates ``(N, 2, h, w)`` of the centres of an ``h x w`` feature map.
+
+    ``stride`` is a number or ``(stride_y, stride_x)``; ``x = (j + 0.5) * stride_x - 0.5`` is the
+    pixel-centre convention ``F.interpolate(..., align_corners=False)`` uses.
+    """
+    sy, sx = stride if isinstance(stride, (tuple, list)) else (stride, stride)
+    grid = coords_grid(n, h, w, device=device, dtype=dtype) + 0.5
+    scale = torch.tensor([sx, sy], device=device, dtype=dtype).view(1, 2, 1, 1)
+    return grid * scale - 0.5
 
 
 def view_correspondence(query, affine_src, affine_tgt, flow=None, flow_valid=None,
