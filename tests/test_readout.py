@@ -111,3 +111,24 @@ def test_extract_backbone_for_other_toolboxes(tmp_path):
     r = run_tool([sys.executable, 'tools/model_converters/extract_backbone.py',
                   str(tmp_path / 'flowe.pth'), str(tmp_path / 'x.pth'), '--prefix', 'enc.'])
     assert r.returncode != 0 and 'no "enc.*" weights' in r.stderr
+
+
+def test_label_subsets_are_nested_deterministic_and_readable(demo_world, tmp_path):
+    from mmdense.datasets.label_subsets import nested_subsets
+    subs = nested_subsets([f'img{i}' for i in range(200)], (1, 5, 10, 100), seed=0)
+    assert [len(subs[p]) for p in (1, 5, 10, 100)] == [2, 10, 20, 200]
+    assert set(subs[1]) < set(subs[5]) < set(subs[10]) < set(subs[100])
+    assert nested_subsets([f'img{i}' for i in range(200)], (5, ), seed=0)[5] == subs[5]
+    assert nested_subsets([f'img{i}' for i in range(200)], (5, ), seed=1)[5] != subs[5]
+    # the tool on a real MMSeg readout config; the subset file feeds MMSeg's own dataset
+    r = run_tool([sys.executable, 'tools/misc/make_label_subsets.py', SEG, str(tmp_path),
+                  '--fractions', '10', '100', '--cfg-options',
+                  f'train_dataloader.dataset.data_root={demo_world}'])
+    assert r.returncode == 0, r.stderr[-2000:]
+    names = (tmp_path / 'train_10pct.txt').read_text().split()
+    assert len(names) == 2 and len((tmp_path / 'train_100pct.txt').read_text().split()) == 15
+    from mmseg.registry import DATASETS as SEG_DATASETS
+    init_default_scope('mmseg')
+    ds = SEG_DATASETS.build(dict(type='DemoWorldSegDataset', data_root=demo_world,
+                                 ann_file=str(tmp_path / 'train_10pct.txt'), pipeline=[]))
+    assert sorted(i['img_path'].split('frames/')[1][:-4] for i in ds.load_data_list()) == names

@@ -1,0 +1,3 @@
+# Fine-tuning on 5% of the Cityscapes training labels (deterministic subset, seed 0).
+_base_ = ['./finetune-deeplabv1_r50-d8_4xb2-40k_cityscapes-512x1024.py']
+train_dataloader = dict(dataset=dict(ann_file='splits/train_5pct.txt'))
