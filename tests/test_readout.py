@@ -132,3 +132,35 @@ def test_label_subsets_are_nested_deterministic_and_readable(demo_world, tmp_pat
     ds = SEG_DATASETS.build(dict(type='DemoWorldSegDataset', data_root=demo_world,
                                  ann_file=str(tmp_path / 'train_10pct.txt'), pipeline=[]))
     assert sorted(i['img_path'].split('frames/')[1][:-4] for i in ds.load_data_list()) == names
+
+
+DET = 'configs/readout/det/faster-rcnn_r18-d8-c4-frozen_1xb4-300iters_demo-world.py'
+
+
+def test_c4_detection_readout_through_mmdets_own_tool(demo_world, tmp_path):
+    """MMDet's own tools/train.py: frozen C4 backbone + frozen shared head (layer4), both from
+    one mmdense checkpoint, stay bit-identical; COCO bbox mAP is reported."""
+    import os.path as osp
+
+    import mmdet
+    ckpt = tmp_path / 'flowe.pth'
+    ref = _pretrain_ckpt(ckpt)
+    tool = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
+    ann = f'{demo_world}/annotations/instances_val.json'
+    r = run_tool([sys.executable, tool, DET, '--work-dir', str(tmp_path / 'wd'),
+                  '--cfg-options', f'model.backbone.pretrained_ckpt={ckpt}',
+                  f'model.roi_head.shared_head.pretrained_ckpt={ckpt}',
+                  'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+                  'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
+                  f'train_dataloader.dataset.data_root={demo_world}',
+                  f'val_dataloader.dataset.data_root={demo_world}',
+                  f'test_dataloader.dataset.data_root={demo_world}',
+                  f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = r.stdout + r.stderr
+    assert 'coco/bbox_mAP' in log
+    assert 'DetReadoutResNet: loaded' in log and 'ReadoutResLayer: loaded' in log
+    after = torch.load(tmp_path / 'wd' / 'iter_2.pth', weights_only=True)['state_dict']
+    for k, v in ref.items():
+        key = (f'roi_head.shared_head.{k}' if k.startswith('layer4.') else f'backbone.{k}')
+        torch.testing.assert_close(after[key], v, rtol=0, atol=0, msg=key)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tools/benchmarks/readout.sh READOUT_CONFIG PRETRAIN_CKPT GPUS [train.py args...]
 # Reads out an mmdense pretraining checkpoint with the frozen-backbone config READOUT_CONFIG
-# (MMSeg / MMDet model; the backbone loads the checkpoint's `backbone.*` weights strictly, no
-# conversion step). GPUS=1 runs in this process; more use tools/dist_train.sh (CPU: gloo).
+# (MMSeg / MMDet model; the backbone, and a C4 detector's RoI head, load the checkpoint's
+# `backbone.*` weights strictly, no conversion step). GPUS=1 runs in this process; more use tools/dist_train.sh (CPU: gloo).
 # PRETRAIN_CKPT=none gives the random-init baseline.
 set -e
 CONFIG=$1
@@ -16,8 +16,14 @@ if [ "$CKPT" != "none" ] && [ ! -f "$CKPT" ]; then
 fi
 DIR=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python}
-if [ "$CKPT" = "none" ]; then OPT="model.backbone.pretrained_ckpt=None"; else OPT="model.backbone.pretrained_ckpt=$CKPT"; fi
-if [ "$GPUS" -gt 1 ]; then
-  exec bash "$DIR/dist_train.sh" "$CONFIG" "$GPUS" "${@:4}" --cfg-options "$OPT"
+VAL=$CKPT; [ "$CKPT" = "none" ] && VAL=None
+OPTS=("model.backbone.pretrained_ckpt=$VAL")
+# ResNet-C4 detectors: the RoI head is the encoder's last stage, loaded from the same checkpoint
+if PYTHONPATH="$DIR/..:${PYTHONPATH:-}" $PYTHON -c "import sys; from mmengine.config import Config; \
+    c = Config.fromfile(sys.argv[1]); sys.exit(0 if c.model.get('roi_head', {}).get('shared_head') else 1)" "$CONFIG"; then
+  OPTS+=("model.roi_head.shared_head.pretrained_ckpt=$VAL")
 fi
-exec $PYTHON "$DIR/train.py" "$CONFIG" "${@:4}" --cfg-options "$OPT"
+if [ "$GPUS" -gt 1 ]; then
+  exec bash "$DIR/dist_train.sh" "$CONFIG" "$GPUS" "${@:4}" --cfg-options "${OPTS[@]}"
+fi
+exec $PYTHON "$DIR/train.py" "$CONFIG" "${@:4}" --cfg-options "${OPTS[@]}"

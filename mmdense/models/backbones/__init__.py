@@ -1,3 +1,3 @@
-from .readout_resnet import ReadoutResNet
+from .readout_resnet import DetReadoutResNet, ReadoutResLayer, ReadoutResNet
 
-__all__ = ['ReadoutResNet']
+__all__ = ['ReadoutResNet', 'DetReadoutResNet', 'ReadoutResLayer']

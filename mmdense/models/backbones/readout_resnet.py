@@ -1,4 +1,7 @@
-"""ResNet for frozen readout in MMSeg, initialised strictly from an mmdense checkpoint."""
+"""Encoders for frozen readout in MMSeg / MMDet, initialised strictly from an mmdense checkpoint."""
+from mmdet.models.backbones import ResNet as MMDetResNet
+from mmdet.models.roi_heads.shared_heads import ResLayer as MMDetResLayer
+from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.logging import print_log
 from mmseg.models.backbones import ResNet as MMSegResNet
 from mmseg.registry import MODELS as MMSEG_MODELS
@@ -7,7 +10,20 @@ from mmdense.registry import MODELS
 from mmdense.utils.checkpoint import load_pretrained_strict
 
 
-class ReadoutResNet(MMSegResNet):
+class StrictPretrainedMixin:
+    """``init_weights`` = the module's own initialisation, then a strict load of
+    ``pretrained_ckpt`` (so nothing overwrites the loaded weights), then freezing."""
+
+    def init_weights(self):
+        super().init_weights()
+        if self.pretrained_ckpt:
+            n = load_pretrained_strict(self, self.pretrained_ckpt, self.ckpt_prefix)
+            print_log(f'{type(self).__name__}: loaded {n} tensors from {self.pretrained_ckpt}',
+                      logger='current')
+        self._freeze()
+
+
+class ReadoutResNet(StrictPretrainedMixin, MMSegResNet):
     """MMSeg's ``ResNet`` (torchvision-style stem: ``conv1``/``bn1``/``layer1..4``, the parameter
     names of mmdense's pretraining backbones) that loads ``pretrained_ckpt`` strictly *after*
     its own initialisation, so nothing (e.g. ``zero_init_residual``) overwrites the loaded weights.
@@ -31,14 +47,45 @@ class ReadoutResNet(MMSegResNet):
         self.pretrained_ckpt = pretrained_ckpt
         self.ckpt_prefix = ckpt_prefix
 
-    def init_weights(self):
-        super().init_weights()
-        if self.pretrained_ckpt:
-            n = load_pretrained_strict(self, self.pretrained_ckpt, self.ckpt_prefix)
-            print_log(f'ReadoutResNet: loaded {n} tensors from {self.pretrained_ckpt}',
-                      logger='current')
+    def _freeze(self):
         self._freeze_stages()
+
+
+class DetReadoutResNet(StrictPretrainedMixin, MMDetResNet):
+    """:class:`ReadoutResNet` for MMDet (registered there as ``ReadoutResNet``): e.g. the C4
+    encoder (``num_stages=3, out_indices=(2, ), frozen_stages=3, norm_eval=True``) whose fourth
+    stage becomes the RoI head, see :class:`ReadoutResLayer`."""
+
+    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', **kwargs):
+        kwargs.setdefault('zero_init_residual', False)
+        super().__init__(**kwargs)
+        self.pretrained_ckpt = pretrained_ckpt
+        self.ckpt_prefix = ckpt_prefix
+
+    def _freeze(self):
+        self._freeze_stages()
+
+
+class ReadoutResLayer(StrictPretrainedMixin, MMDetResLayer):
+    """MMDet's C4 shared RoI head (the encoder's last stage, ``layer4``) loaded strictly from the
+    same pretraining checkpoint (``backbone.layer4.*``) and, with ``frozen=True``, frozen too:
+    no gradients, BN in eval mode (``norm_eval``). Shapes: RoI features (K, 1024 or 256, 14, 14)
+    -> (K, 2048 or 512, 7, 7)."""
+
+    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', frozen=True, **kwargs):
+        super().__init__(**kwargs)
+        self.pretrained_ckpt = pretrained_ckpt
+        self.ckpt_prefix = ckpt_prefix
+        self.frozen = frozen
+        self._freeze()
+
+    def _freeze(self):
+        if self.frozen:
+            for p in self.parameters():
+                p.requires_grad = False
 
 
 for _reg in (MODELS, MMSEG_MODELS):
     _reg.register_module(module=ReadoutResNet)
+MMDET_MODELS.register_module(name='ReadoutResNet', module=DetReadoutResNet)
+MMDET_MODELS.register_module(module=ReadoutResLayer)
