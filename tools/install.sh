@@ -74,12 +74,6 @@ else
 fi
 PY_TAG=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 
-# setuptools<70 keeps pkg_resources, which mmcv's setup.py imports; wheel/ninja for the build.
-if [ "$(dist_version setuptools | cut -d. -f1)" != "69" ] || [ -z "$(dist_version ninja)" ] || [ -z "$(dist_version wheel)" ]; then
-  log "installing build tools (setuptools<70, wheel, ninja)"
-  pip_i 'setuptools>=60,<70' wheel ninja || die "could not install setuptools/wheel/ninja"
-fi
-
 # ---------------------------------------------------------------- 2. torch
 if [ "$(base_version "$(dist_version torch)")" != "$TORCH_VERSION" ] || \
    [ "$(base_version "$(dist_version torchvision)")" != "$TORCHVISION_VERSION" ]; then
@@ -88,6 +82,14 @@ if [ "$(base_version "$(dist_version torch)")" != "$TORCH_VERSION" ] || \
     die "could not install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION; they must be reachable by pip (local wheel dir or index)"
 else
   log "torch $(dist_version torch) / torchvision $(dist_version torchvision) already installed"
+fi
+# setuptools<70 keeps pkg_resources, which mmcv's setup.py and mmengine's cross-package config
+# inheritance (`mmseg::_base_/...`) import; torch's metadata asks for a newer setuptools, so this
+# comes after torch (and the constraints below keep later installs from upgrading it again).
+if ! "$VENV/bin/python" -c "import pkg_resources" >/dev/null 2>&1 || [ -z "$(dist_version ninja)" ] || [ -z "$(dist_version wheel)" ]; then
+  log "installing build tools (setuptools<70 for pkg_resources, wheel, ninja)"
+  pip_i 'setuptools>=60,<70' wheel ninja 2>&1 | grep -v "requires setuptools" || true
+  "$VENV/bin/python" -c "import pkg_resources" || die "setuptools<70 (pkg_resources) did not install"
 fi
 "$VENV/bin/python" -c "import torch, torchvision" || die "torch/torchvision are installed but do not import (mismatched builds?); remove $VENV and rerun"
 TORCH_FULL=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')
@@ -163,7 +165,7 @@ need=()
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   # the constraint keeps pip from replacing our mmcv/torch while resolving
-  printf 'mmcv==%s\ntorch==%s\nmmengine==%s\n' "$MMCV_VERSION" "$(base_version "$TORCH_FULL")" "$MMENGINE_VERSION" > "$VENV/mmdense-constraints.txt"
+  printf 'mmcv==%s\ntorch==%s\nmmengine==%s\nsetuptools<70\n' "$MMCV_VERSION" "$(base_version "$TORCH_FULL")" "$MMENGINE_VERSION" > "$VENV/mmdense-constraints.txt"
   pip_i -c "$VENV/mmdense-constraints.txt" "${need[@]}" || die "could not install ${need[*]}"
 else
   log "mmpretrain $MMPRETRAIN_VERSION, mmsegmentation $MMSEG_VERSION, mmdet $MMDET_VERSION already installed"
@@ -174,7 +176,7 @@ req_stamp="$VENV/.mmdense-reqs"
 want_stamp=$(cat "$REPO/setup.py" "$REPO"/requirements/*.txt | sha1sum | cut -d' ' -f1)-$WITH_TESTS
 if [ "$(cat "$req_stamp" 2>/dev/null)" != "$want_stamp" ] || ! "$VENV/bin/python" -c "import mmdense" >/dev/null 2>&1; then
   log "installing mmdense (editable) and its requirements"
-  printf 'mmcv==%s\ntorch==%s\nmmengine==%s\n' "$MMCV_VERSION" "$(base_version "$TORCH_FULL")" "$MMENGINE_VERSION" > "$VENV/mmdense-constraints.txt"
+  printf 'mmcv==%s\ntorch==%s\nmmengine==%s\nsetuptools<70\n' "$MMCV_VERSION" "$(base_version "$TORCH_FULL")" "$MMENGINE_VERSION" > "$VENV/mmdense-constraints.txt"
   args=(-e "$REPO")
   [ $WITH_TESTS = 1 ] && args+=(-r "$REPO/requirements/tests.txt")
   pip_i -c "$VENV/mmdense-constraints.txt" "${args[@]}" || die "could not install mmdense"

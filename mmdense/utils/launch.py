@@ -30,12 +30,38 @@ def setup_distributed(cfg, launcher):
     if torch.cuda.is_available():
         return
     import torch.distributed as dist
-    if launcher != 'pytorch':
+    if launcher == 'slurm':
+        _slurm_env_to_torch_env()
+    elif launcher != 'pytorch':
         raise ConfigProblem(f'--launcher {launcher} on a machine without GPUs is not supported: '
-                            'use tools/dist_train.sh CONFIG N (torchrun, gloo backend) on CPU')
+                            'use tools/dist_train.sh CONFIG N (torchrun, gloo backend) or '
+                            'tools/slurm_train.sh on CPU')
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
+
+
+def _slurm_env_to_torch_env():
+    """RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT from SLURM's variables, as
+    mmengine's slurm launcher derives them (the first host of the node list is the master)."""
+    import shutil
+    import subprocess
+    try:
+        os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
+        os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
+        os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    except KeyError as e:
+        raise ConfigProblem(f'--launcher slurm but {e.args[0]} is not set: start the job with '
+                            'srun (tools/slurm_train.sh)') from None
+    if 'MASTER_ADDR' not in os.environ:
+        nodes = os.environ.get('SLURM_NODELIST', '127.0.0.1')
+        addr = '127.0.0.1'
+        if shutil.which('scontrol'):
+            out = subprocess.run(['scontrol', 'show', 'hostname', nodes], capture_output=True,
+                                 text=True).stdout.split()
+            addr = out[0] if out else addr
+        os.environ['MASTER_ADDR'] = addr
+    os.environ.setdefault('MASTER_PORT', os.environ.get('PORT', '29500'))
 
 
 def _dataset_roots(cfg):
