@@ -62,7 +62,6 @@ def test_atomic_write_never_leaves_partial_files(tmp_path):
     target = tmp_path / 'last_checkpoint'
     atomic_write_bytes(b'old', target)
 
-
     with pytest.raises(TypeError):
         atomic_write_bytes(object(), target)  # the write itself fails
     assert target.read_bytes() == b'old'

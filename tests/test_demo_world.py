@@ -79,6 +79,7 @@ def test_deterministic_and_worker_independent(tmp_path):
                 assert fa.read() == fb.read()
     c = generate_demo_world(str(tmp_path / 'c'), num_clips=3, frames_per_clip=3, height=48,
                             width=64, val_clips=1, seed=8, verbose=False)
+    assert c['params']['seed'] == 8 and c['params'] != a['params']
     assert not np.array_equal(_frame(str(tmp_path / 'a'), 'clip_000', 0),
                               _frame(str(tmp_path / 'c'), 'clip_000', 0))
 

@@ -69,7 +69,8 @@ def test_views_pipeline_packs_two_views(demo_world):
     init_default_scope('mmdense')
     ds = FramePairDataset(demo_world, sources='splits/train_clips.txt', pipeline=[
         dict(type='FramePairToViews',
-             transforms=[dict(type='RandomResizedCrop', scale=32), dict(type='RandomFlip', prob=0.5)]),
+             transforms=[dict(type='RandomResizedCrop', scale=32),
+                         dict(type='RandomFlip', prob=0.5)]),
         dict(type='PackInputs')])
     item = ds[0]
     assert isinstance(item['inputs'], list) and len(item['inputs']) == 2

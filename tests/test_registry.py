@@ -3,7 +3,6 @@ import os.path as osp
 import sys
 import textwrap
 
-import mmdet
 import mmseg
 from mmengine.registry import init_default_scope
 from mmpretrain import registry as pretrain_registry

@@ -70,7 +70,8 @@ class VideoSource(FrameSource):
 
     def read(self, index):
         if not 0 <= index < self.num_frames:
-            raise IndexError(f'frame {index} out of range for {self.path} ({self.num_frames} frames)')
+            raise IndexError(f'frame {index} out of range for {self.path} '
+                             f'({self.num_frames} frames)')
         cap = self._capture()
         if index != self._next:
             cap.set(cv2.CAP_PROP_POS_FRAMES, index)
@@ -123,7 +124,7 @@ def _scan(root, recursive):
 
 
 def discover_sources(root, fps=0.0, recursive=True, group_pattern=None, index_file=None):
-    """All videos and frame folders under ``root``, as ``{relative name: FrameSource}``.
+    r"""All videos and frame folders under ``root``, as ``{relative name: FrameSource}``.
 
     Args:
         root (str): data root.

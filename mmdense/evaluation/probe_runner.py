@@ -46,7 +46,8 @@ def build_backbone(cfg, checkpoint=None):
         missing, unexpected = backbone.load_state_dict(sd, strict=False)
         if missing:
             raise KeyError(f'{checkpoint} lacks {len(missing)} backbone weights, e.g. '
-                           f'{missing[:3]}: it was trained with another backbone than {cfg.filename}')
+                           f'{missing[:3]}: it was trained with another backbone than '
+                           f'{cfg.filename}')
     return backbone
 
 

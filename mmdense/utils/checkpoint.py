@@ -7,9 +7,10 @@
   refused, and ``getattr`` (which HistoryBuffer pickles) is replaced by a stand-in that only
   resolves HistoryBuffer's statistics methods.
 * mmengine writes checkpoints with ``open(path, 'wb')``: a crash mid-write leaves a truncated
-  ``epoch_N.pth`` / ``last_checkpoint`` that the next ``--resume`` picks up. :class:`AtomicLocalBackend`
-  replaces mmengine's local file backend so every file an mmengine runner writes is written to a
-  temporary file in the same folder, fsync-ed and renamed over the target.
+  ``epoch_N.pth`` / ``last_checkpoint`` that the next ``--resume`` picks up.
+  :class:`AtomicLocalBackend` replaces mmengine's local file backend so every file an mmengine
+  runner writes is written to a temporary file in the same folder, fsync-ed and renamed over
+  the target.
 """
 import os
 import os.path as osp
@@ -62,7 +63,8 @@ SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] + 
 
 
 def register_safe_globals():
-    """Allow-list the globals mmengine stores in checkpoints for ``torch.load(weights_only=True)``."""
+    """Allow-list the globals mmengine stores in checkpoints for
+    ``torch.load(weights_only=True)``."""
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(SAFE_GLOBALS)
 

@@ -44,13 +44,15 @@ def environment_problems():
         if found is None:
             if dist == 'mmcv' and _installed('mmcv-lite'):
                 problems.append('mmcv-lite is installed, but mmdense needs the full mmcv with '
-                                f'compiled ops: `pip uninstall mmcv-lite` then install mmcv=={tested}')
+                                'compiled ops: `pip uninstall mmcv-lite` then install '
+                                f'mmcv=={tested}')
                 continue
             problems.append(f'{dist} is not installed: install {dist}=={tested}')
             continue
         base = Version(Version(found).base_version)
         if not (Version(low) <= base < Version(high)):
-            problems.append(f'{dist} {found} is installed, but mmdense needs {dist}>={low},<{high}: '
+            problems.append(f'{dist} {found} is installed, but mmdense needs '
+                            f'{dist}>={low},<{high}: '
                             f'`pip install {dist}=={tested}`')
     if _installed('mmcv') and importlib.util.find_spec('mmcv') is not None:
         try:

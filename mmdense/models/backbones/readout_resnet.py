@@ -23,7 +23,20 @@ class StrictPretrainedMixin:
         self._freeze()
 
 
-class ReadoutResNet(StrictPretrainedMixin, MMSegResNet):
+class _ReadoutResNetMixin(StrictPretrainedMixin):
+    """The MMSeg and MMDet ResNets share their constructor arguments and ``_freeze_stages``."""
+
+    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', **kwargs):
+        kwargs.setdefault('zero_init_residual', False)
+        super().__init__(**kwargs)
+        self.pretrained_ckpt = pretrained_ckpt
+        self.ckpt_prefix = ckpt_prefix
+
+    def _freeze(self):
+        self._freeze_stages()
+
+
+class ReadoutResNet(_ReadoutResNetMixin, MMSegResNet):
     """MMSeg's ``ResNet`` (torchvision-style stem: ``conv1``/``bn1``/``layer1..4``, the parameter
     names of mmdense's pretraining backbones) that loads ``pretrained_ckpt`` strictly *after*
     its own initialisation, so nothing (e.g. ``zero_init_residual``) overwrites the loaded weights.
@@ -41,29 +54,11 @@ class ReadoutResNet(StrictPretrainedMixin, MMSegResNet):
     W/8) for a dilated ResNet-50's last stage).
     """
 
-    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', **kwargs):
-        kwargs.setdefault('zero_init_residual', False)
-        super().__init__(**kwargs)
-        self.pretrained_ckpt = pretrained_ckpt
-        self.ckpt_prefix = ckpt_prefix
 
-    def _freeze(self):
-        self._freeze_stages()
-
-
-class DetReadoutResNet(StrictPretrainedMixin, MMDetResNet):
+class DetReadoutResNet(_ReadoutResNetMixin, MMDetResNet):
     """:class:`ReadoutResNet` for MMDet (registered there as ``ReadoutResNet``): e.g. the C4
     encoder (``num_stages=3, out_indices=(2, ), frozen_stages=3, norm_eval=True``) whose fourth
     stage becomes the RoI head, see :class:`ReadoutResLayer`."""
-
-    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', **kwargs):
-        kwargs.setdefault('zero_init_residual', False)
-        super().__init__(**kwargs)
-        self.pretrained_ckpt = pretrained_ckpt
-        self.ckpt_prefix = ckpt_prefix
-
-    def _freeze(self):
-        self._freeze_stages()
 
 
 class ReadoutResLayer(StrictPretrainedMixin, MMDetResLayer):

@@ -71,7 +71,8 @@ def flow_warp(target, flow, mode='bilinear'):
     Returns:
         tuple: ``(warped (N, C, H, W), inside (N, 1, H, W) bool)``.
     """
-    if flow.shape[1] != 2 or flow.shape[-2:] != target.shape[-2:] or flow.shape[0] != target.shape[0]:
+    if (flow.shape[1] != 2 or flow.shape[-2:] != target.shape[-2:]
+            or flow.shape[0] != target.shape[0]):
         raise ValueError(f'flow of shape {tuple(flow.shape)} does not match target '
                          f'{tuple(target.shape)}: expected (N, 2, H, W) with the same N, H, W')
     n, _, h, w = flow.shape
