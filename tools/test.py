@@ -40,17 +40,15 @@ def main(argv=None):
     from mmengine.fileio import dump
     from mmengine.runner import Runner
 
-    from mmdense.utils.launch import (check_data_roots, friendly_errors, setup_distributed)
+    from mmdense.utils.launch import (apply_common_args, check_data_roots, friendly_errors,
+                                      setup_distributed)
 
     with friendly_errors(args.config):
         cfg = Config.fromfile(args.config)
         cfg.launcher = args.launcher
         if args.cfg_options is not None:
             cfg.merge_from_dict(args.cfg_options)
-        if args.work_dir:
-            cfg.work_dir = args.work_dir
-        elif cfg.get('work_dir') is None:
-            cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        apply_common_args(cfg, args)  # work dir (test has no --resume / --amp)
         cfg.load_from = args.checkpoint
         if cfg.get('test_dataloader') is None:
             print(f'error: {args.config} has no test_dataloader / test_evaluator to run',

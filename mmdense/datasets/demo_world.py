@@ -24,6 +24,7 @@ Generation is parallel over clips, deterministic for a given seed whatever the n
 and atomic: the folder is built under a temporary name and renamed when complete. A folder that
 already holds the same parameters is reused.
 """
+import functools
 import json
 import os
 import os.path as osp
@@ -51,8 +52,10 @@ CLASS_TINTS = {1: (1.0, 0.55, 0.45), 2: (0.5, 0.9, 0.55), 3: (0.45, 0.6, 1.0), 4
 TEX = 64  # canonical object texture size (pixels)
 
 
+@functools.lru_cache(maxsize=None)
 def _load_photo(source, name):
-    """An RGB uint8 photo shipped inside an installed package (no download)."""
+    """An RGB uint8 photo shipped inside an installed package (no download). Cached per
+    process; read-only (callers convert with ``astype``, which copies)."""
     if source == 'skimage':
         import skimage.data
         img = getattr(skimage.data, name)()
@@ -62,7 +65,9 @@ def _load_photo(source, name):
     img = np.asarray(img)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
-    return np.ascontiguousarray(img[..., :3]).astype(np.uint8)
+    img = np.ascontiguousarray(img[..., :3]).astype(np.uint8)
+    img.setflags(write=False)
+    return img
 
 
 def _shape_mask(cls):

@@ -139,7 +139,8 @@ class FramePairDataset(BaseDataset):
         info = self.get_data_info(idx)
         t1, t2 = self.sample_pair(info)
         src = self._sources[info['source']]
-        img, img2 = src.read(t1), src.read(t2)
+        img = src.read(t1)
+        img2 = img.copy() if t2 == t1 else src.read(t2)
         results = dict(img=img, img2=img2, frame_ids=(t1, t2), source=info['source'],
                        data_root=self.data_root,
                        img_path=f'{src.path}#{t1}', ori_shape=img.shape[:2],

@@ -28,7 +28,7 @@ def seg_dataset_names(dataset):
     img_dir = dataset.data_prefix['img_path']
     suffix = dataset.img_suffix
     names = []
-    for info in dataset.load_data_list():
+    for info in (dataset.get_data_info(i) for i in range(len(dataset))):
         rel = osp.relpath(info['img_path'], img_dir)
         if not rel.endswith(suffix):
             raise ValueError(f'{info["img_path"]} does not end with {suffix}')

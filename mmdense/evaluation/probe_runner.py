@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from mmdense.utils.checkpoint import extract_prefixed, load_state_dict_file
+from mmdense.utils.checkpoint import load_pretrained_strict
 from .dense_probe import dense_linear_probe, extract_dense_features
 
 
@@ -19,7 +19,7 @@ def _read_split(dataset_type, data_root, split):
     ds = DATASETS.build(dict(type=dataset_type, data_root=data_root, ann_file=split,
                              pipeline=[]))
     images, labels = [], []
-    for info in ds.load_data_list():
+    for info in (ds.get_data_info(i) for i in range(len(ds))):
         img = cv2.imread(info['img_path'], cv2.IMREAD_COLOR)
         lab = cv2.imread(info['seg_map_path'], cv2.IMREAD_UNCHANGED)
         if img is None or lab is None:
@@ -42,12 +42,7 @@ def build_backbone(cfg, checkpoint=None):
     finally:
         logger.setLevel(level)
     if checkpoint:
-        sd = extract_prefixed(load_state_dict_file(checkpoint), 'backbone.', checkpoint)
-        missing, unexpected = backbone.load_state_dict(sd, strict=False)
-        if missing:
-            raise KeyError(f'{checkpoint} lacks {len(missing)} backbone weights, e.g. '
-                           f'{missing[:3]}: it was trained with another backbone than '
-                           f'{cfg.filename}')
+        load_pretrained_strict(backbone, checkpoint, 'backbone.')
     return backbone
 
 

@@ -12,6 +12,7 @@ The frames after ``PairRandomResizedCrop`` are "the frames" of the algorithm: fl
 pixels and each view's affine maps them to that view (see
 :func:`mmdense.models.utils.view_correspondence`).
 """
+import os
 import os.path as osp
 
 import cv2
@@ -68,7 +69,6 @@ def write_flow(path, flow):
         ok = cv2.writeOpticalFlow(tmp, flow.astype(np.float32))
     if not ok:
         raise OSError(f'could not write {path}')
-    import os
     os.replace(tmp, path)
 
 
