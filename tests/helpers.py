@@ -48,3 +48,35 @@ def logged_losses(work_dir):
                 if 'loss' in rec:
                     out[rec['iter']] = rec['loss']
     return out
+
+
+FAKE_SRUN = r'''#!/usr/bin/env bash
+# stand-in for SLURM's srun on one node: start --ntasks copies of the command with the
+# SLURM_* variables srun sets, wait for all, fail if any fails
+n=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ntasks=*) n=${1#--ntasks=}; shift ;;
+    -p) shift 2 ;;
+    -*) shift ;;
+    *) break ;;
+  esac
+done
+pids=()
+for ((i = 0; i < n; i++)); do
+  SLURM_PROCID=$i SLURM_LOCALID=$i SLURM_NTASKS=$n SLURM_NODELIST=localhost "$@" &
+  pids+=($!)
+done
+rc=0
+for p in "${pids[@]}"; do wait $p || rc=1; done
+exit $rc
+'''
+
+
+def fake_srun_dir(tmp_path):
+    """A folder holding the ``srun`` stand-in, to put first on PATH."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / 'srun').write_text(FAKE_SRUN)
+    (bin_dir / 'srun').chmod(0o755)
+    return bin_dir

@@ -134,7 +134,7 @@ def test_label_subsets_are_nested_deterministic_and_readable(demo_world, tmp_pat
     assert sorted(i['img_path'].split('frames/')[1][:-4] for i in ds.load_data_list()) == names
 
 
-DET = 'configs/readout/det/faster-rcnn_r18-d8-c4-frozen_1xb4-300iters_demo-world.py'
+DET = 'configs/readout/det/faster-rcnn_r18-c4-frozen_1xb4-300iters_demo-world.py'
 
 
 def test_c4_detection_readout_through_mmdets_own_tool(demo_world, tmp_path):

@@ -6,7 +6,8 @@ import sys
 
 import torch
 
-from helpers import DEMO_CONFIG, logged_losses, run_tool, small_options, train
+from helpers import (DEMO_CONFIG, fake_srun_dir, logged_losses, run_tool, small_options,
+                     train)
 
 
 def _state(path):
@@ -75,36 +76,9 @@ def test_dist_train_two_cpu_processes(demo_world, tmp_path, repo):
     assert osp.exists(wd / 'last_checkpoint')
 
 
-FAKE_SRUN = r'''#!/usr/bin/env bash
-# stand-in for SLURM's srun on one node: start --ntasks copies of the command with the
-# SLURM_* variables srun sets, wait for all, fail if any fails
-n=1
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --ntasks=*) n=${1#--ntasks=}; shift ;;
-    -p) shift 2 ;;
-    -*) shift ;;
-    *) break ;;
-  esac
-done
-pids=()
-for ((i = 0; i < n; i++)); do
-  SLURM_PROCID=$i SLURM_LOCALID=$i SLURM_NTASKS=$n SLURM_NODELIST=localhost "$@" &
-  pids+=($!)
-done
-rc=0
-for p in "${pids[@]}"; do wait $p || rc=1; done
-exit $rc
-'''
-
-
 def test_slurm_train_script_with_two_tasks(demo_world, tmp_path):
-    bin_dir = tmp_path / 'bin'
-    bin_dir.mkdir()
-    (bin_dir / 'srun').write_text(FAKE_SRUN)
-    (bin_dir / 'srun').chmod(0o755)
+    bin_dir = fake_srun_dir(tmp_path)
     wd = tmp_path / 'slurm'
-    import os
     r = run_tool(['bash', 'tools/slurm_train.sh', 'cpu', 'demo', DEMO_CONFIG, str(wd),
                   '--cfg-options', *small_options(demo_world, wd, 2, 2)],
                  env=dict(PYTHON=sys.executable, GPUS='2', GPUS_PER_NODE='2',

@@ -1,0 +1,174 @@
+"""MMDet readouts: Mask R-CNN C4 / FPN on frozen encoders, the BDD100K label converter, the
+readout launchers (local and slurm)."""
+import json
+import os
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from helpers import REPO, fake_srun_dir, run_tool
+from test_readout import SEG, _opts, _pretrain_ckpt
+
+DET = 'configs/readout/det/'
+
+
+def _det_opts(demo_world, work_dir, ckpt, iters=2):
+    ann = f'{demo_world}/annotations/instances_val.json'
+    return ['--work-dir', str(work_dir), '--cfg-options',
+            f'model.backbone.pretrained_ckpt={ckpt}', f'train_cfg.max_iters={iters}',
+            f'train_cfg.val_interval={iters}', f'default_hooks.checkpoint.interval={iters}',
+            'train_dataloader.batch_size=2',
+            f'train_dataloader.dataset.data_root={demo_world}',
+            f'val_dataloader.dataset.data_root={demo_world}',
+            f'test_dataloader.dataset.data_root={demo_world}',
+            f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+
+
+@pytest.mark.parametrize('config,metric', [
+    ('mask-rcnn_r18-c4-frozen_1xb4-300iters_demo-world.py', 'coco/segm_mAP'),
+    ('faster-rcnn_r18-fpn-frozen_1xb4-300iters_demo-world.py', 'coco/bbox_mAP'),
+])
+def test_mask_rcnn_c4_and_fpn_readouts_keep_the_encoder_frozen(demo_world, tmp_path, config,
+                                                               metric):
+    ckpt = tmp_path / 'flowe.pth'
+    ref = _pretrain_ckpt(ckpt)
+    opts = _det_opts(demo_world, tmp_path / 'wd', ckpt)
+    c4 = '-c4-' in config
+    if c4:
+        opts.append(f'model.roi_head.shared_head.pretrained_ckpt={ckpt}')
+    r = run_tool([sys.executable, 'tools/train.py', DET + config, *opts])
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = r.stdout + r.stderr
+    assert metric in log and 'DetReadoutResNet: loaded' in log
+    state = torch.load(tmp_path / 'wd' / 'iter_2.pth', weights_only=True)['state_dict']
+    for k, v in ref.items():  # every encoder tensor, BN statistics included, bit-identical
+        key = f'roi_head.shared_head.{k}' if (c4 and k.startswith('layer4.')) else f'backbone.{k}'
+        torch.testing.assert_close(state[key], v, rtol=0, atol=0, msg=key)
+    if c4:
+        assert state['roi_head.mask_head.conv_logits.weight'].shape == (4, 256, 1, 1)
+        assert not any(k.startswith('backbone.layer4') for k in state)
+    else:
+        assert state['neck.lateral_convs.3.conv.weight'].shape == (256, 512, 1, 1)
+
+
+def _bdd_frames(fmt):
+    person, bike = ('pedestrian', 'bicycle') if fmt == 'det_20' else ('person', 'bike')
+    return [
+        dict(name='a.jpg', labels=[
+            dict(id='1', category=person, box2d=dict(x1=10, y1=5, x2=30.5, y2=45)),
+            dict(id='2', category=bike, box2d=dict(x1=40, y1=20, x2=60, y2=40)),
+            dict(id='3', category='traffic light', box2d=dict(x1=1, y1=1, x2=5, y2=9)),
+            dict(id='4', category='car', attributes=dict(crowd=True),
+                 box2d=dict(x1=70, y1=30, x2=120, y2=60)),
+            dict(id='5', category='car', box2d=dict(x1=100, y1=10, x2=400, y2=50)),  # clipped
+            dict(id='6', category='truck', box2d=dict(x1=50, y1=50, x2=50, y2=60)),  # empty
+            dict(id='7', category='drivable area', poly2d=[]),
+        ]),
+        dict(name='b.jpg', labels=None),  # an image with nothing labelled
+    ]
+
+
+@pytest.mark.parametrize('fmt', ['det_20', '2018'])
+def test_bdd100k_converter_feeds_the_bdd_readout_config(tmp_path, fmt):
+    img_dir = tmp_path / 'bdd100k' / 'images' / '100k' / 'train'
+    img_dir.mkdir(parents=True)
+    for name in ('a.jpg', 'b.jpg'):
+        cv2.imwrite(str(img_dir / name), np.full((72, 128, 3), 127, np.uint8))
+    labels = tmp_path / 'det_train.json'
+    labels.write_text(json.dumps(_bdd_frames(fmt)))
+    out = tmp_path / 'bdd100k' / 'annotations' / 'det_train_8cls_coco.json'
+    r = run_tool([sys.executable, 'tools/dataset_converters/bdd100k_det_to_coco.py',
+                  str(labels), str(out), '--img-dir', str(img_dir)])
+    assert r.returncode == 0, r.stderr
+    assert '2 images, 3 boxes' in r.stdout and '1 ignore regions' in r.stdout
+    assert '2 non-instance labels dropped, 1 empty boxes skipped' in r.stdout
+    coco = json.loads(out.read_text())
+    assert [c['name'] for c in coco['categories']] == [
+        'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle', 'bicycle']
+    assert coco['images'][0]['width'] == 128 and coco['images'][0]['height'] == 72
+    boxes = {(a['category_id'], a['iscrowd']): a['bbox'] for a in coco['annotations']}
+    assert boxes[(1, 0)] == [10.0, 5.0, 20.5, 40.0]
+    assert boxes[(8, 0)] == [40.0, 20.0, 20.0, 20.0]
+    assert boxes[(3, 1)] == [70.0, 30.0, 50.0, 30.0]
+    assert boxes[(3, 0)] == [100.0, 10.0, 28.0, 40.0]  # clipped to the 128-px wide image
+
+    # MMDet's CocoDataset reads it through the BDD100K readout config's own dataset settings
+    import mmdense  # noqa: F401
+    from mmdet.registry import DATASETS
+    cfg = Config.fromfile(f'{REPO}/{DET}faster-rcnn_r50-c4-frozen_8xb2-12e_bdd100k.py')
+    assert cfg.model.roi_head.bbox_head.num_classes == 8
+    assert cfg.train_cfg.max_epochs == 12 and cfg.optim_wrapper.optimizer.lr == 0.02
+    assert [s.milestones for s in cfg.param_scheduler if s.type == 'MultiStepLR'] == [[8, 11]]
+    init_default_scope('mmdet')
+    ds_cfg = cfg.train_dataloader.dataset
+    ds_cfg.data_root = str(tmp_path / 'bdd100k')
+    ds = DATASETS.build(ds_cfg)
+    assert len(ds) == 1  # filter_empty_gt drops b.jpg
+    item = ds[0]
+    inst = item['data_samples'].gt_instances
+    ignored = item['data_samples'].ignored_instances
+    assert sorted(inst.labels.tolist()) == [0, 2, 7] and ignored.labels.tolist() == [2]
+    assert item['inputs'].shape[1:] == (720, 1280)  # BDD100K's own 1280x720, kept
+
+
+def test_bdd100k_converter_errors_name_the_file_and_entry(tmp_path):
+    labels = tmp_path / 'det_val.json'
+    cases = [
+        ([dict(name='a.jpg', labels=[dict(id='9', category='spaceship',
+                                          box2d=dict(x1=0, y1=0, x2=1, y2=1))])],
+         "unknown category 'spaceship'"),
+        ([dict(name='a.jpg', labels=[dict(id='9', category='car',
+                                          box2d=dict(x1=float('nan'), y1=0, x2=1, y2=1))])],
+         'non-finite box2d'),
+        ([dict(labels=[])], 'entry 0 has no image "name"'),
+        (dict(frames=[]), 'expected a list of frames'),
+    ]
+    for frames, expect in cases:
+        labels.write_text(json.dumps(frames))
+        r = run_tool([sys.executable, 'tools/dataset_converters/bdd100k_det_to_coco.py',
+                      str(labels), str(tmp_path / 'out.json')])
+        assert r.returncode != 0 and expect in r.stderr and 'det_val.json' in r.stderr, r.stderr
+        assert not (tmp_path / 'out.json').exists()
+    labels.write_text(json.dumps([dict(name='gone.jpg', labels=[])]))
+    r = run_tool([sys.executable, 'tools/dataset_converters/bdd100k_det_to_coco.py',
+                  str(labels), str(tmp_path / 'out.json'), '--img-dir', str(tmp_path)])
+    assert r.returncode != 0 and 'gone.jpg listed in the labels does not exist' in r.stderr
+
+
+def test_readout_options_cover_the_c4_shared_head(tmp_path):
+    sys.path.insert(0, f'{REPO}/tools/benchmarks')
+    from readout_options import readout_options
+    ckpt = tmp_path / 'x.pth'
+    ckpt.write_bytes(b'')
+    c4 = readout_options(f'{REPO}/{DET}faster-rcnn_r50-c4-frozen_8xb2-12e_bdd100k.py', str(ckpt))
+    assert c4 == [f'model.backbone.pretrained_ckpt={ckpt}',
+                  f'model.roi_head.shared_head.pretrained_ckpt={ckpt}']
+    fpn = readout_options(f'{REPO}/{DET}mask-rcnn_r50-fpn-frozen_8xb1-64e_cityscapes.py', 'none')
+    assert fpn == ['model.backbone.pretrained_ckpt=None']
+    with pytest.raises(FileNotFoundError, match='missing.pth does not exist'):
+        readout_options(f'{REPO}/{SEG}', str(tmp_path / 'missing.pth'))
+    with pytest.raises(KeyError, match='no pretrained_ckpt'):
+        readout_options(f'{REPO}/configs/flowe/flowe_r50_bdd.py', 'none')
+
+
+def test_slurm_readout_script(demo_world, tmp_path):
+    ckpt = tmp_path / 'flowe.pth'
+    _pretrain_ckpt(ckpt)
+    bin_dir = fake_srun_dir(tmp_path)
+    wd = tmp_path / 'wd'
+    opts = _opts(demo_world, wd, ckpt, iters=2)
+    assert opts[:2] == ['--work-dir', str(wd)]
+    r = run_tool(['bash', 'tools/benchmarks/slurm_readout.sh', 'cpu', 'ro', SEG, str(ckpt),
+                  str(wd), *opts[2:]],
+                 env=dict(PYTHON=sys.executable, GPUS='1', GPUS_PER_NODE='1',
+                          PORT=str(29450 + os.getpid() % 200),
+                          PATH=f'{bin_dir}:{os.environ["PATH"]}'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = r.stdout + r.stderr
+    assert 'Distributed launcher: slurm' in log and 'ReadoutResNet: loaded' in log
+    assert 'mIoU' in log and (wd / 'iter_2.pth').exists()
