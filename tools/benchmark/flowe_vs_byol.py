@@ -11,16 +11,14 @@ FlowE / BYOL (target <= 1.2) and peak memory of both.
 import argparse
 import json
 import os.path as osp
-import subprocess
 import sys
-import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from step_compare import compare, dilated_backbone, run_children, time_steps  # noqa: E402
 
 
 def _models(depth):
-    c = 2048 if depth >= 50 else 512
-    backbone = dict(type='ResNet', depth=depth, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
+    backbone, c = dilated_backbone(depth)
     byol = dict(
         type='BYOL', base_momentum=0.004, backbone=backbone,
         neck=dict(type='NonLinearNeck', in_channels=c, hid_channels=4096, out_channels=256,
@@ -36,57 +34,18 @@ def _models(depth):
     return dict(byol=byol, flowe=flowe)
 
 
-def child(args):
-    import resource
-
+def _flow_samples(batch, size):
     import torch
-    from mmengine.logging import MessageHub
-    from mmengine.registry import init_default_scope
     from mmpretrain.structures import DataSample
-
-    import mmdense  # noqa: F401
-    from mmdense.registry import MODELS
-    init_default_scope('mmdense')
-    cfg = _models(args.depth)[args.child]
-    if args.child == 'flowe':
-        cfg['resolution'] = args.resolution
-    dev = torch.device(args.device)
-    model = MODELS.build(cfg).to(dev).train()
-    MessageHub.get_current_instance().update_info('max_iters', 1000)
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
-    h, w = args.size
-    torch.manual_seed(0)
-    views = [torch.randn(args.batch, 3, h, w, device=dev) for _ in range(2)]
     samples = []
-    for _ in range(args.batch):
+    for _ in range(batch):
         s = DataSample()
         s.set_field(torch.eye(3), 'affine_v1', field_type='metainfo')
         s.set_field(torch.eye(3), 'affine_v2', field_type='metainfo')
-        s.set_field(torch.randn(2, h, w) * 2, 'flow_fw', field_type='metainfo')
-        s.set_field(torch.randn(2, h, w) * 2, 'flow_bw', field_type='metainfo')
+        s.set_field(torch.randn(2, *size) * 2, 'flow_fw', field_type='metainfo')
+        s.set_field(torch.randn(2, *size) * 2, 'flow_bw', field_type='metainfo')
         samples.append(s)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-    def step():
-        loss = model.loss(views, samples)['loss']
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    for _ in range(2):
-        step()
-    if dev.type == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    if dev.type == 'cuda':
-        torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
-    print(json.dumps(dict(sec=(time.perf_counter() - t0) / args.steps, peak_mb=peak)))
+    return samples
 
 
 def main(argv=None):
@@ -101,24 +60,19 @@ def main(argv=None):
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return child(args)
-    res = {}
-    for name in ('byol', 'flowe'):
-        cmd = [sys.executable, __file__, '--child', name, '--depth', str(args.depth), '--size',
-               *map(str, args.size), '--batch', str(args.batch), '--steps', str(args.steps),
-               '--resolution', args.resolution, '--device', args.device]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            print(out.stderr[-3000:], file=sys.stderr)
-            raise SystemExit(f'{name} benchmark failed')
-        res[name] = json.loads(out.stdout.strip().splitlines()[-1])
-    b, f = res['byol'], res['flowe']
+        cfg = _models(args.depth)[args.child]
+        if args.child == 'flowe':
+            cfg['resolution'] = args.resolution
+        print(json.dumps(time_steps(cfg, _flow_samples, args.batch, tuple(args.size),
+                                    args.steps, args.device)))
+        return None
+    res = run_children(__file__, ('byol', 'flowe'),
+                       ['--depth', str(args.depth), '--size', *map(str, args.size), '--batch',
+                        str(args.batch), '--steps', str(args.steps), '--resolution',
+                        args.resolution, '--device', args.device])
     print(f"ResNet-{args.depth} (output stride 8), {args.batch} x 2 views of "
           f"{args.size[0]}x{args.size[1]}, {args.device}, loss at {args.resolution} resolution")
-    print(f"BYOL  step {b['sec']:.3f} s   peak memory {b['peak_mb']:.0f} MB")
-    print(f"FlowE step {f['sec']:.3f} s   peak memory {f['peak_mb']:.0f} MB")
-    print(f"FlowE / BYOL: time x{f['sec'] / b['sec']:.2f} (target <= 1.2), "
-          f"memory x{f['peak_mb'] / max(b['peak_mb'], 1e-6):.2f}")
+    compare({'BYOL': res['byol'], 'FlowE': res['flowe']}, 'BYOL', 'FlowE', target=1.2)
     return res
 
 

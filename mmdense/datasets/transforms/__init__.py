@@ -2,7 +2,7 @@ import mmpretrain.datasets  # noqa: F401  (register MMPretrain's transforms, our
 
 from .flow import (ComputeFlow, LoadFlow, PackFlowInputs, PairRandomResizedCrop,
                    RandomAffineView, read_flow, write_flow)
-from .pair import FramePairToViews
+from .pair import DuplicateAsPair, FramePairToViews, PairRandomResizedBoxCrop
 
-__all__ = ['FramePairToViews', 'ComputeFlow', 'LoadFlow', 'PackFlowInputs',
-           'PairRandomResizedCrop', 'RandomAffineView', 'read_flow', 'write_flow']
+__all__ = ['FramePairToViews', 'PairRandomResizedBoxCrop', 'DuplicateAsPair', 'ComputeFlow',
+           'LoadFlow', 'PackFlowInputs', 'PairRandomResizedCrop', 'RandomAffineView', 'read_flow', 'write_flow']

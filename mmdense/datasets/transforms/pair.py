@@ -1,6 +1,8 @@
 """Transforms for frame pairs."""
+import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
+from mmpretrain.datasets.transforms import RandomResizedCrop
 
 from mmdense.registry import TRANSFORMS
 
@@ -43,3 +45,42 @@ class FramePairToViews(BaseTransform):
 
     def __repr__(self):
         return f'{self.__class__.__name__}(transforms={self.pipeline})'
+
+
+@TRANSFORMS.register_module()
+class PairRandomResizedBoxCrop(RandomResizedCrop):
+    """MMPretrain's ``RandomResizedCrop`` (area / aspect-ratio box, resized to ``scale``) with
+    one box for both frames: "two crops at the same position of two different frames" (CACL,
+    implementation details). Same arguments as ``RandomResizedCrop``.
+
+    Required keys: ``img``, ``img2`` (same size). Modified: ``img``, ``img2``, ``img_shape``.
+    Added: ``crop_bbox`` (x1, y1, x2, y2) in frame pixels.
+    """
+
+    def transform(self, results):
+        img = results['img']
+        if results['img2'].shape[:2] != img.shape[:2]:
+            raise ValueError(f'the two frames of {results.get("img_path")} differ in size: '
+                             f'{img.shape[:2]} vs {results["img2"].shape[:2]}')
+        y, x, h, w = self.rand_crop_params(img)
+        box = np.array([x, y, x + w - 1, y + h - 1])
+        for key in ('img', 'img2'):
+            crop = mmcv.imcrop(results[key], bboxes=box)
+            results[key] = mmcv.imresize(crop, tuple(self.scale[::-1]),
+                                         interpolation=self.interpolation, backend=self.backend)
+        results['img_shape'] = results['img'].shape[:2]
+        results['crop_bbox'] = box
+        return results
+
+
+@TRANSFORMS.register_module()
+class DuplicateAsPair(BaseTransform):
+    """Use one image as both frames of a pair (``img2 = img``): image datasets (ImageNet) in the
+    frame-pair pipelines, i.e. CACL's "only augmentation" positives (stride 0).
+
+    Required keys: ``img``. Added: ``img2``.
+    """
+
+    def transform(self, results):
+        results['img2'] = results['img'].copy()
+        return results

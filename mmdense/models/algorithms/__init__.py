@@ -1,3 +1,4 @@
+from .cacl import CACL
 from .flowe import FlowE
 
-__all__ = ['FlowE']
+__all__ = ['CACL', 'FlowE']

@@ -19,7 +19,8 @@ class DenseNonLinearNeck(BaseModule):
         hid_channels (int): hidden channels (4096 in BYOL).
         out_channels (int): output channels (256 in BYOL).
         num_layers (int): number of 1x1 convs (>= 1). Defaults to 2.
-        norm_cfg (dict): normalisation after hidden convs. Defaults to BN.
+        norm_cfg (dict, optional): normalisation after hidden convs. Defaults to BN. None: no
+            normalisation (hidden convs get a bias), e.g. CACL's heads (conv-ReLU-conv).
         in_index (int): which backbone output to use when given a tuple. Defaults to -1.
 
     Shapes:
@@ -36,8 +37,10 @@ class DenseNonLinearNeck(BaseModule):
         layers = []
         c = in_channels
         for _ in range(num_layers - 1):
-            layers += [nn.Conv2d(c, hid_channels, 1, bias=False),
-                       build_norm_layer(norm_cfg, hid_channels)[1], nn.ReLU(inplace=True)]
+            layers.append(nn.Conv2d(c, hid_channels, 1, bias=norm_cfg is None))
+            if norm_cfg is not None:
+                layers.append(build_norm_layer(norm_cfg, hid_channels)[1])
+            layers.append(nn.ReLU(inplace=True))
             c = hid_channels
         layers.append(nn.Conv2d(c, out_channels, 1))
         self.mlp = nn.Sequential(*layers)

@@ -1,0 +1,37 @@
+# CPU demo: CACL on demo-world frame pairs (1-3 frames apart, the clips are short), ResNet-18
+# dilated, 112x112 crops at the same position in both frames, 300 iterations of SGD; the queues
+# are shortened to the demo's batch. Read out with
+#   tools/benchmarks/readout.sh configs/readout/seg/linear_r18-d8-frozen_1xb8-400iters_demo-world.py CKPT 1
+_base_ = [
+    '../_base_/models/cacl_r18-d8.py',
+    '../_base_/datasets/demo_world_pairs.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(queue_len=512)
+view_pipeline = [
+    dict(type='RandomApply',
+         transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4,
+                          hue=0.1)],
+         prob=0.8),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+         channel_weights=(0.114, 0.587, 0.2989)),
+    dict(type='RandomFlip', prob=0.5),
+]
+train_pipeline = [
+    dict(type='PairRandomResizedBoxCrop', scale=112, crop_ratio_range=(0.3, 1.)),
+    dict(type='FramePairToViews', transforms=view_pipeline),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+optim_wrapper = dict(
+    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03, weight_decay=1e-4, momentum=0.9))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=300, T_max=280),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(base_batch_size=8)

@@ -1,0 +1,22 @@
+"""The step-cost benchmarks run end to end at tiny size and print their ratios."""
+import re
+import sys
+
+import pytest
+
+from helpers import run_tool
+
+
+@pytest.mark.parametrize('script,names', [
+    ('tools/benchmark/flowe_vs_byol.py', ('BYOL', 'FlowE')),
+    ('tools/benchmark/cacl_vs_mocov2.py', ('MoCo-v2', 'CACL')),
+])
+def test_benchmark_prints_both_rows_and_the_ratio(script, names):
+    r = run_tool([sys.executable, script, '--depth', '18', '--size', '32', '32', '--batch', '2',
+                  '--steps', '1'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in names:
+        assert re.search(rf'^{re.escape(name)} +step [0-9.]+ s +peak memory [0-9]+ MB$',
+                         r.stdout, re.M), r.stdout
+    m = re.search(rf'{re.escape(names[1])} / {re.escape(names[0])}: time x([0-9.]+)', r.stdout)
+    assert m and float(m.group(1)) > 0
