@@ -1,4 +1,5 @@
-# PASCAL VOC 07+12 detection readout: Faster R-CNN ResNet-C4 (frozen backbone + frozen shared layer4 head),
+# PASCAL VOC 07+12 detection readout: Faster R-CNN ResNet-C4 (frozen backbone + frozen shared
+# layer4 head),
 # MMDet's VOC data (trainval 07+12, repeated 3 times) and schedule: 4 x 3 = 12 epochs, lr 0.01,
 # step after 3 x 3 epochs; VOC mAP@0.5 from MMDet's VOCMetric.
 _base_ = [

@@ -5,4 +5,5 @@ from .flow import (ComputeFlow, LoadFlow, PackFlowInputs, PairRandomResizedCrop,
 from .pair import DuplicateAsPair, FramePairToViews, PairRandomResizedBoxCrop
 
 __all__ = ['FramePairToViews', 'PairRandomResizedBoxCrop', 'DuplicateAsPair', 'ComputeFlow',
-           'LoadFlow', 'PackFlowInputs', 'PairRandomResizedCrop', 'RandomAffineView', 'read_flow', 'write_flow']
+           'LoadFlow', 'PackFlowInputs', 'PairRandomResizedCrop', 'RandomAffineView', 'read_flow',
+           'write_flow']

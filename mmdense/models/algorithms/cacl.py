@@ -190,7 +190,7 @@ class CACL(BaseSelfSupervisor):
             soft = dict(u=pix['global_'].detach(), up=pix_t['global_']) if self.soft_cycle else {}
             cols = hw + (neg.shape[0] if neg is not None else 0)
             losses['cycle'] = cycle_loss(pix['cycle'], pix_t['cycle'], neg, tau,
-                                              chunk=self._chunk(n, cols), **soft).mean()
+                                         chunk=self._chunk(n, cols), **soft).mean()
             keys['cycle'] = sample_pixels(F.normalize(target['cycle'], dim=1),
                                           self.queue_pixels_per_image)
         for h, k in keys.items():

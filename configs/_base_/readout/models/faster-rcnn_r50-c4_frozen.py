@@ -4,7 +4,8 @@
 # (no gradients, BN in eval mode). Only the small RPN and the two linear box layers are trained.
 # Dilation does not change parameter shapes, so a dilated (output-stride-8) pretraining encoder
 # loads here with the standard strides. Set the checkpoint with tools/benchmarks/readout.sh or
-#   --cfg-options model.backbone.pretrained_ckpt=CKPT model.roi_head.shared_head.pretrained_ckpt=CKPT
+#   --cfg-options model.backbone.pretrained_ckpt=CKPT \
+#                 model.roi_head.shared_head.pretrained_ckpt=CKPT
 custom_imports = dict(imports=['mmdense'], allow_failed_imports=False)
 pretrained_ckpt = None
 norm_cfg = dict(type='BN', requires_grad=False)
