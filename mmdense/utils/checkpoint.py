@@ -143,6 +143,23 @@ def extract_prefixed(state_dict, prefix, path='<checkpoint>'):
     return out
 
 
+def load_pretrained_matching(module, checkpoint, prefix):
+    """Load the ``prefix*`` tensors of ``checkpoint`` whose name and shape match ``module``'s
+    (e.g. a pretrained FPN into a detector neck that adds norm layers). Raises when nothing
+    matches; returns ``(loaded, skipped)`` key lists (module keys left at their init, checkpoint
+    keys unused or of another shape)."""
+    state = extract_prefixed(load_state_dict_file(checkpoint), prefix, checkpoint)
+    own = module.state_dict()
+    loaded = [k for k, v in own.items() if k in state and state[k].shape == v.shape]
+    if not loaded:
+        raise KeyError(f'{checkpoint}: no "{prefix}*" tensor matches {type(module).__name__} '
+                       f'(checkpoint keys e.g. {sorted(state)[:3]}, module keys e.g. '
+                       f'{sorted(own)[:3]})')
+    module.load_state_dict({k: state[k] for k in loaded}, strict=False)
+    skipped = sorted((set(own) | set(state)) - set(loaded))
+    return loaded, skipped
+
+
 def load_pretrained_strict(module, checkpoint, prefix='backbone.'):
     """Load ``checkpoint``'s ``prefix*`` tensors into ``module``, strictly.
 

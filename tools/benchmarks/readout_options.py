@@ -2,8 +2,10 @@
 
     python tools/benchmarks/readout_options.py READOUT_CONFIG PRETRAIN_CKPT
 
-One option per line: ``model.backbone.pretrained_ckpt=CKPT`` and, for ResNet-C4 detectors whose
-RoI head is the encoder's last stage, ``model.roi_head.shared_head.pretrained_ckpt=CKPT``.
+One option per line: ``model.backbone.pretrained_ckpt=CKPT``; for ResNet-C4 detectors whose
+RoI head is the encoder's last stage, ``model.roi_head.shared_head.pretrained_ckpt=CKPT``; for
+readouts whose neck comes from the checkpoint too (VADeR's decoder, a detector FPN),
+``model.neck.pretrained_ckpt=CKPT``.
 ``PRETRAIN_CKPT=none`` gives ``None`` (the random-init baseline). Used by ``readout.sh`` and
 ``slurm_readout.sh``; exits 2 with a message when the checkpoint does not exist.
 """
@@ -26,6 +28,9 @@ def readout_options(config, ckpt):
     shared = cfg.model.get('roi_head', {}).get('shared_head')
     if shared and 'pretrained_ckpt' in shared:
         opts.append(f'model.roi_head.shared_head.pretrained_ckpt={val}')
+    neck = cfg.model.get('neck')
+    if isinstance(neck, dict) and 'pretrained_ckpt' in neck:
+        opts.append(f'model.neck.pretrained_ckpt={val}')
     return opts
 
 

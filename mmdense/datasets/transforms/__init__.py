@@ -3,7 +3,8 @@ import mmpretrain.datasets  # noqa: F401  (register MMPretrain's transforms, our
 from .flow import (ComputeFlow, LoadFlow, PackFlowInputs, PairRandomResizedCrop,
                    RandomAffineView, read_flow, write_flow)
 from .pair import DuplicateAsPair, FramePairToViews, PairRandomResizedBoxCrop
+from .views import CorrespondingViews, RandomResizedCropAffine
 
 __all__ = ['FramePairToViews', 'PairRandomResizedBoxCrop', 'DuplicateAsPair', 'ComputeFlow',
            'LoadFlow', 'PackFlowInputs', 'PairRandomResizedCrop', 'RandomAffineView', 'read_flow',
-           'write_flow']
+           'write_flow', 'CorrespondingViews', 'RandomResizedCropAffine']

@@ -1,4 +1,5 @@
 from .cacl import CACL
 from .flowe import FlowE
+from .vader import VADeR
 
-__all__ = ['CACL', 'FlowE']
+__all__ = ['CACL', 'FlowE', 'VADeR']

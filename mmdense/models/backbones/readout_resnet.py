@@ -1,5 +1,6 @@
 """Encoders for frozen readout in MMSeg / MMDet, initialised strictly from an mmdense checkpoint."""
 from mmdet.models.backbones import ResNet as MMDetResNet
+from mmdet.models.necks import FPN as MMDetFPN
 from mmdet.models.roi_heads.shared_heads import ResLayer as MMDetResLayer
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.logging import print_log
@@ -7,7 +8,8 @@ from mmseg.models.backbones import ResNet as MMSegResNet
 from mmseg.registry import MODELS as MMSEG_MODELS
 
 from mmdense.registry import MODELS
-from mmdense.utils.checkpoint import load_pretrained_strict
+from mmdense.utils.checkpoint import load_pretrained_matching, load_pretrained_strict
+from ..necks.fpn_decoder import FPNDecoder
 
 
 class StrictPretrainedMixin:
@@ -80,7 +82,48 @@ class ReadoutResLayer(StrictPretrainedMixin, MMDetResLayer):
                 p.requires_grad = False
 
 
+class ReadoutFPNDecoder(StrictPretrainedMixin, FPNDecoder):
+    """VADeR's :class:`FPNDecoder` loaded strictly from a pretraining checkpoint (``neck.*``)
+    and, with ``frozen=True``, frozen: the linear readout "on the decoder output" (VADeR sec. 4)
+    in MMSeg. Shapes as :class:`FPNDecoder`: 4 stage maps -> (N, 128, H/4, W/4)."""
+
+    def __init__(self, pretrained_ckpt=None, ckpt_prefix='neck.', frozen=True, **kwargs):
+        super().__init__(**kwargs)
+        self.pretrained_ckpt = pretrained_ckpt
+        self.ckpt_prefix = ckpt_prefix
+        self.frozen = frozen
+
+    def _freeze(self):
+        if self.frozen:
+            for p in self.parameters():
+                p.requires_grad = False
+
+
+class ReadoutFPN(MMDetFPN):
+    """MMDet's ``FPN`` whose weights start from a VADeR checkpoint's decoder FPN
+    (``neck.fpn.*``) where names and shapes match, e.g. Mask R-CNN FPN fine-tuning (VADeR sec. 4:
+    "VADeR initializes both the FPN's encoder and decoder"). Tensors that do not match (norm
+    layers added for fine-tuning, conv biases the normed convs drop, the extra P6 level) keep
+    their initialisation and are listed in the log; a checkpoint with no match is an error.
+    Arguments: MMDet ``FPN``'s plus ``pretrained_ckpt`` and ``ckpt_prefix``."""
+
+    def __init__(self, pretrained_ckpt=None, ckpt_prefix='neck.fpn.', **kwargs):
+        super().__init__(**kwargs)
+        self.pretrained_ckpt = pretrained_ckpt
+        self.ckpt_prefix = ckpt_prefix
+
+    def init_weights(self):
+        super().init_weights()
+        if self.pretrained_ckpt:
+            loaded, skipped = load_pretrained_matching(self, self.pretrained_ckpt,
+                                                       self.ckpt_prefix)
+            print_log(f'ReadoutFPN: loaded {len(loaded)} tensors from {self.pretrained_ckpt}; '
+                      f'not loaded: {skipped}', logger='current')
+
+
 for _reg in (MODELS, MMSEG_MODELS):
     _reg.register_module(module=ReadoutResNet)
+    _reg.register_module(module=ReadoutFPNDecoder)
 MMDET_MODELS.register_module(name='ReadoutResNet', module=DetReadoutResNet)
 MMDET_MODELS.register_module(module=ReadoutResLayer)
+MMDET_MODELS.register_module(module=ReadoutFPN)

@@ -1,3 +1,3 @@
-from .readout import ConvReadoutHead
+from .readout import ConvReadoutHead, DepthReadoutHead
 
-__all__ = ['ConvReadoutHead']
+__all__ = ['ConvReadoutHead', 'DepthReadoutHead']

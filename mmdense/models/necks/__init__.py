@@ -1,3 +1,4 @@
 from .dense_mlp import DenseNonLinearNeck
+from .fpn_decoder import FPNDecoder
 
-__all__ = ['DenseNonLinearNeck']
+__all__ = ['DenseNonLinearNeck', 'FPNDecoder']
