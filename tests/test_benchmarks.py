@@ -10,6 +10,7 @@ from helpers import run_tool
 @pytest.mark.parametrize('script,names', [
     ('tools/benchmark/flowe_vs_byol.py', ('BYOL', 'FlowE')),
     ('tools/benchmark/cacl_vs_mocov2.py', ('MoCo-v2', 'CACL')),
+    ('tools/benchmark/vader_vs_mocov2.py', ('MoCo-v2', 'VADeR')),
 ])
 def test_benchmark_prints_both_rows_and_the_ratio(script, names):
     r = run_tool([sys.executable, script, '--depth', '18', '--size', '32', '32', '--batch', '2',

@@ -1,4 +1,5 @@
-# PASCAL VOC 2012 + aug linear readout of VADeR's frozen decoder output (1x1 conv on the 128-d embedding),
+# PASCAL VOC 2012 + aug linear readout of VADeR's frozen decoder output (1x1 conv on the 128-d
+# embedding),
 # trained as the linear protocol (300 epochs, lr 0.6, wd 0, batch 16). For the encoder-only
 # readout use linear_r50-d8-frozen_4xb4-300e_voc12aug-512x512.py with the same checkpoint.
 _base_ = [

@@ -89,7 +89,8 @@ class VADeR(BaseSelfSupervisor):
         n = len(data_samples)
         a1, a2 = self._geometry(data_samples, torch.device('cpu'))
         query = feature_grid_coords(n, h, w, stride, dtype=torch.float64)
-        frame = [tuple(ds.get('frame_shape', ds.ori_shape)) for ds in data_samples]
+        frame = [tuple(ds.get('frame_shape') or ds.get('ori_shape') or view_size)
+                 for ds in data_samples]
         idx, coords = [], []
         for i in range(n):
             tgt, valid = view_correspondence(query[i:i + 1], a1[i:i + 1].double(),

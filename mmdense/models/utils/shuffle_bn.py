@@ -15,7 +15,7 @@ from mmengine.dist import all_gather, get_rank, get_world_size
 
 
 def _split_forward(fn, x, num_splits):
-    splits = max(1, min(num_splits, x.shape[0]))
+    splits = max(1, min(num_splits, x.shape[0] // 2))  # BN needs >= 2 samples per split
     outs = [fn(part) for part in x.chunk(splits, dim=0)]
     if torch.is_tensor(outs[0]):
         return torch.cat(outs, dim=0)
