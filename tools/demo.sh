@@ -7,8 +7,11 @@
 #      val mIoU from MMSeg's evaluator, next to the same readout of a random-init encoder,
 #   5. read it out with MMDet (Faster R-CNN C4: frozen backbone + frozen layer4 RoI head) and
 #      print the val bbox mAP from MMDet's COCO evaluator, pretrained vs random init.
-# Env: MMDENSE_VENV (default .venv), DEMO_CONFIG, DEMO_READOUT, DEMO_DET_READOUT, DEMO_WORK_DIR,
-#      DEMO_ITERS, DEMO_READOUT_ITERS.
+# Env: MMDENSE_VENV (default .venv), DEMO_CONFIG, DEMO_READOUT, DEMO_DET_READOUT (`none`: skip
+#      the detection readout), DEMO_WORK_DIR, DEMO_ITERS, DEMO_READOUT_ITERS. Other methods:
+#      DEMO_CONFIG=configs/cacl/cacl_resnet18-d8_1xb8-300iters_demo-world.py \
+#      DEMO_READOUT=configs/readout/seg/linear_r18-d8-frozen_1xb8-400iters_demo-world.py \
+#      DEMO_DET_READOUT=none bash tools/demo.sh
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -40,17 +43,21 @@ readout() {  # readout TASK CONFIG RUN CKPT [cfg-options...]
 for run in pretrained random; do
   ck=$CKPT; [ $run = random ] && ck=none
   readout seg "$READOUT" $run "$ck" param_scheduler.0.end="$RO_ITERS"
+  [ "$DET_READOUT" = none ] && continue
   readout det "$DET_READOUT" $run "$ck" param_scheduler.1.end="$RO_ITERS" \
     param_scheduler.1.milestones="[$((RO_ITERS * 2 / 3)),$((RO_ITERS * 9 / 10))]" \
     default_hooks.checkpoint.interval="$RO_ITERS"
 done
 echo
 printf '[demo] demo-world val, frozen encoder (%s):\n' "$(basename "$CONFIG" .py)"
-printf '  %-22s %-26s %s\n' "encoder" "mIoU (DeepLab-v1 head)" "bbox mAP (Faster R-CNN C4)"
+printf '  %-22s %-26s %s\n' "encoder" "mIoU ($(basename "$READOUT" | cut -d_ -f1))" \
+  "bbox mAP (Faster R-CNN C4)"
 for run in pretrained random; do
-  label="FlowE ($ITERS iters)"
+  label="$(basename "$CONFIG" | cut -d_ -f1) ($ITERS iters)"
   [ $run = random ] && label="random init"
   m=$(grep -o "mIoU: [0-9.]*" "$WORK_DIR/seg_readout_$run.log" | tail -n 1 | cut -d' ' -f2)
-  b=$(grep -o "coco/bbox_mAP: [0-9.]*" "$WORK_DIR/det_readout_$run.log" | tail -n 1 | cut -d' ' -f2)
+  b=-
+  [ "$DET_READOUT" != none ] && \
+    b=$(grep -o "coco/bbox_mAP: [0-9.]*" "$WORK_DIR/det_readout_$run.log" | tail -n 1 | cut -d' ' -f2)
   printf '  %-22s %-26s %s\n' "$label" "$m" "$b"
 done

@@ -1,16 +1,12 @@
 """Run the dense linear probe from a config + checkpoint (used by the tool and the demo)."""
-import copy
-import logging
-
 import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from mmdense.utils.checkpoint import load_pretrained_strict
 from .dense_probe import dense_linear_probe, extract_dense_features
+from .encoder import DenseEncoder
 
 
 def _read_split(dataset_type, data_root, split):
@@ -31,19 +27,7 @@ def _read_split(dataset_type, data_root, split):
 
 def build_backbone(cfg, checkpoint=None):
     """The pretraining config's backbone, with the checkpoint's ``backbone.*`` weights."""
-    from mmdense.registry import MODELS
-    init_default_scope(cfg.get('default_scope', 'mmdense'))
-    backbone = MODELS.build(copy.deepcopy(cfg.model.backbone))
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
-    try:
-        backbone.init_weights()
-    finally:
-        logger.setLevel(level)
-    if checkpoint:
-        load_pretrained_strict(backbone, checkpoint, 'backbone.')
-    return backbone
+    return DenseEncoder(cfg, checkpoint, use_neck=False).backbone
 
 
 def run_dense_probe(config, checkpoint, data_root, dataset_type='DemoWorldSegDataset',
