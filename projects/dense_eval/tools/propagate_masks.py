@@ -24,7 +24,8 @@ def main(argv=None):
     parser.add_argument('checkpoint')
     parser.add_argument('davis_root')
     parser.add_argument('--split', default='val')
-    parser.add_argument('--resolution', default='480p', help='DAVIS folder (480p / Full-Resolution)')
+    parser.add_argument('--resolution', default='480p',
+                        help='DAVIS folder (480p / Full-Resolution)')
     parser.add_argument('--size', type=int, default=480, help='short side fed to the encoder')
     parser.add_argument('--topk', type=int, default=10)
     parser.add_argument('--radius', type=float, default=12)
