@@ -173,3 +173,15 @@ def test_feature_pictures_and_the_training_hook(demo_world, tmp_path):
     assert pics, list(wd.rglob('*'))
     vis = cv2.imread(str(pics[0]))
     assert vis.shape[0] == 64 and vis.shape[1] == 128  # input | PCA side by side
+
+
+def test_correspondence_overlay_joins_matching_pixels():
+    from dense_eval.pictures import correspondence_overlay
+    v1 = np.zeros((20, 30, 3), np.uint8)
+    v2 = v1.copy()
+    flip = np.array([[-1., 0, 29], [0, 1, 0], [0, 0, 1]])  # view 2 = the flipped frame
+    out = correspondence_overlay(v1, v2, np.eye(3), flip, (20, 30), num=5)
+    assert out.shape == (20, 60, 3) and out.any()
+    none = correspondence_overlay(v1, v2, np.eye(3), np.array([[1., 0, 100], [0, 1, 0],
+                                                               [0, 0, 1]]), (20, 30))
+    assert not none.any()  # no pixel of view 1 is visible in view 2: nothing drawn

@@ -55,6 +55,37 @@ def overlay(img, picture, alpha=0.5):
     return cv2.addWeighted(img, 1 - alpha, pic, alpha, 0)
 
 
+def correspondence_overlay(view1, view2, affine_v1, affine_v2, frame_shape, num=24, seed=0):
+    """Two views side by side with lines joining ``num`` random corresponding pixels (the map
+    ``A2 . A1^-1`` of :class:`~mmdense.datasets.transforms.CorrespondingViews`).
+
+    Args:
+        view1, view2 (ndarray): (H, W, 3) uint8 views. affine_v1, affine_v2: (3, 3) frame ->
+        view. frame_shape (tuple): (H, W) of the source image.
+
+    Returns:
+        ndarray: (H, 2W, 3) uint8.
+    """
+    from mmdense.models.utils.geometry import coords_grid, view_correspondence
+    h, w = view1.shape[:2]
+    query = coords_grid(1, h, w, dtype=torch.float64)
+    tgt, valid = view_correspondence(query, torch.as_tensor(affine_v1)[None].double(),
+                                     torch.as_tensor(affine_v2)[None].double(),
+                                     tgt_size=view2.shape[:2], frame_size=frame_shape)
+    idx = valid.flatten().nonzero()[:, 0]
+    rng = np.random.default_rng(seed)
+    pick = idx[rng.permutation(idx.numel())[:num]] if idx.numel() else idx
+    out = np.concatenate([view1, view2], axis=1).copy()
+    for k, i in enumerate(pick.tolist()):
+        y1, x1 = divmod(i, w)
+        x2, y2 = tgt.flatten(2)[0, :, i].tolist()
+        colour = tuple(int(c) for c in cv2.applyColorMap(
+            np.uint8([[k * 255 // max(num - 1, 1)]]), cv2.COLORMAP_HSV)[0, 0])
+        cv2.line(out, (x1, y1), (int(round(x2)) + w, int(round(y2))), colour, 1, cv2.LINE_AA)
+        cv2.circle(out, (x1, y1), 2, colour, -1)
+    return out
+
+
 @HOOKS.register_module()
 class DenseFeatureVisHook(Hook):
     """Every ``interval`` training iterations, the first image of the batch's first view next to
