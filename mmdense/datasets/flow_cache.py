@@ -10,10 +10,7 @@ interval: a second run with different settings refuses to mix them unless forced
 import json
 import os
 import os.path as osp
-from concurrent.futures import ProcessPoolExecutor, as_completed
-
-from mmengine.utils import ProgressBar
-
+from mmdense.utils.jobs import run_jobs
 from .flow_estimators import build_flow_estimator
 from .frame_pair import FramePairDataset
 from .transforms.flow import write_flow
@@ -88,20 +85,6 @@ def compute_flow_cache(data_root, out_dir, interval_frames=None, interval_second
         for i in range(0, len(pairs), chunk):
             jobs.append(({info['source']: ds._sources[info['source']]}, info['source'],
                          pairs[i:i + chunk], out_dir, method, fmt))
-    bar = ProgressBar(total)
-    written = 0
-    if workers > 0:
-        with ProcessPoolExecutor(workers) as ex:
-            for fut in as_completed([ex.submit(_work, j) for j in jobs]):
-                n, w = fut.result()
-                written += w
-                for _ in range(n):
-                    bar.update()
-    else:
-        for job in jobs:
-            n, w = _work(job)
-            written += w
-            for _ in range(n):
-                bar.update()
-    print()
+    results = run_jobs(_work, jobs, workers, total, size=lambda job, res: res[0])
+    written = sum(w for _, w in results)
     return dict(pairs=total, computed=written, skipped=total - written, out_dir=out_dir)

@@ -3,8 +3,10 @@ import mmpretrain.datasets  # noqa: F401  (register MMPretrain's transforms, our
 from .flow import (ComputeFlow, LoadFlow, PackFlowInputs, PairRandomResizedCrop,
                    RandomAffineView, read_flow, write_flow)
 from .pair import DuplicateAsPair, FramePairToViews, PairRandomResizedBoxCrop
+from .ucm import LoadUCM, PackUCMInputs
 from .views import CorrespondingViews, RandomResizedCropAffine
 
 __all__ = ['FramePairToViews', 'PairRandomResizedBoxCrop', 'DuplicateAsPair', 'ComputeFlow',
            'LoadFlow', 'PackFlowInputs', 'PairRandomResizedCrop', 'RandomAffineView', 'read_flow',
-           'write_flow', 'CorrespondingViews', 'RandomResizedCropAffine']
+           'write_flow', 'CorrespondingViews', 'RandomResizedCropAffine', 'LoadUCM',
+           'PackUCMInputs']

@@ -1,0 +1,99 @@
+"""HierGroup: pixel contrastive learning from scratch, guided by hierarchical grouping.
+
+Zhang, Maire. *Self-Supervised Visual Representation Learning from Hierarchical Grouping*,
+NeurIPS 2020 (``shared/papers/hierarchical_grouping.txt``, sections 3-4).
+
+A contour detector and a watershed hierarchy turn every training image into a region tree (the
+UCM cache, :mod:`mmdense.datasets.ucm`). For every image, 7 anchor regions are drawn; per anchor
+pixel ``i``, 10 positives and 5 negatives are drawn by tree distance (eqs. 2-3,
+:mod:`~mmdense.models.utils.region_pairs`), each from a random augmented view of the image that
+shows its region ("augmented reference sampling"), plus ``cns`` random pixels of other images
+of the batch (cross-image negatives). The loss is eq. 1 per positive:
+``-log exp(s_im) / (exp(s_im) + sum_n exp(s_in))`` with cosine similarity ``s`` (``temperature``
+1 as written; configurable). The network is a from-scratch ResNet-50 with the hypercolumn head
+(:class:`~mmdense.models.necks.HypercolumnNeck`, 32-d embedding at 1/4 scale).
+
+Shapes: ``inputs = [v1, v2]`` (N, 3, H, W); embeddings (N, 32, H/4, W/4); data samples carry
+``ucm_labels_v1`` / ``ucm_labels_v2`` (H, W) region maps of each view and ``ucm_dist`` (M, M).
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.selfsup.base import BaseSelfSupervisor
+
+from mmdense.registry import MODELS
+from ..utils.region_pairs import sample_region_pairs
+
+
+@MODELS.register_module()
+class HierGroup(BaseSelfSupervisor):
+    """HierGroup (see the module docstring).
+
+    Args:
+        backbone (dict): ResNet-50 with ``out_indices=(1, 2)`` (Res3, Res4), from scratch.
+        neck (dict): ``HypercolumnNeck``.
+        num_regions, num_pos, num_neg (int): 7, 10, 5 (sec. 4.2).
+        sigma (float): sigma_p of eqs. 2-3 (0.8).
+        cns (int): cross-image negatives per anchor (5 in the main setting; 0 / 20 ablations).
+        temperature (float): divides the cosine similarities (1: eq. 1 as written).
+
+    The pair sampler's numpy generator is seeded from torch's, so runs with a fixed
+    ``randomness.seed`` repeat.
+    """
+
+    def __init__(self, backbone, neck, num_regions=7, num_pos=10, num_neg=5, sigma=0.8, cns=5,
+                 temperature=1.0, pretrained=None, data_preprocessor=None, init_cfg=None):
+        super().__init__(backbone=backbone, neck=neck, head=None, pretrained=pretrained,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.num_regions = num_regions
+        self.num_pos = num_pos
+        self.num_neg = num_neg
+        self.sigma = sigma
+        self.cns = cns
+        self.temperature = temperature
+
+    def _embed(self, img):
+        return F.normalize(self.neck(self.backbone(img))[0], dim=1)
+
+    @staticmethod
+    def _labels(sample, view, size):
+        key = f'ucm_labels_v{view + 1}'
+        if key not in sample:
+            raise KeyError(f'HierGroup needs {key} in every data sample: put LoadUCM, '
+                           'CorrespondingViews and PackUCMInputs in the pipeline')
+        lab = sample.get(key)[None, None].float()
+        return F.interpolate(lab, size=size, mode='nearest')[0, 0].long().numpy()
+
+    def loss(self, inputs, data_samples, **kwargs):
+        views = [self._embed(v) for v in inputs[:2]]  # each (N, D, h, w)
+        n, d, h, w = views[0].shape
+        flat = torch.stack([v.flatten(2) for v in views], 1)  # (N, V, D, hw)
+        rng = np.random.default_rng(int(torch.randint(2**31 - 1, ())))
+        anchors, positives, negatives = [], [], []
+        for i, sample in enumerate(data_samples):
+            labels = [self._labels(sample, v, (h, w)) for v in range(len(views))]
+            a, p, q = sample_region_pairs(labels, sample.ucm_dist.numpy(), self.num_regions,
+                                          self.num_pos, self.num_neg, self.sigma, rng)
+            feats = flat[i]  # (V, D, hw)
+            anchors.append(feats[a[:, 0], :, a[:, 1]])  # (A, D)
+            positives.append(feats[p[..., 0], :, p[..., 1]])  # (A, P, D)
+            if q is None:  # a single region in view: no within-image negative
+                q_feats = feats.new_zeros(len(a), 0, d)
+            else:
+                q_feats = feats[q[..., 0], :, q[..., 1]]
+            if self.cns and n > 1:  # random pixels of other images of the batch
+                others = np.array([j for j in range(n) if j != i])
+                img = rng.choice(others, size=(len(a), self.cns))
+                pix = rng.integers(0, h * w, size=(len(a), self.cns))
+                cross = flat[torch.as_tensor(img), 0, :, torch.as_tensor(pix)]  # (A, cns, D)
+                q_feats = torch.cat([q_feats, cross], 1)
+            negatives.append(q_feats)
+        anc = torch.cat(anchors)  # (A_all, D)
+        pos = torch.cat(positives)  # (A_all, P, D)
+        neg = torch.cat(negatives)  # (A_all, Q, D)
+        s_pos = (anc[:, None] * pos).sum(-1) / self.temperature  # (A_all, P)
+        s_neg = (anc[:, None] * neg).sum(-1) / self.temperature  # (A_all, Q)
+        neg_lse = torch.logsumexp(s_neg, dim=1, keepdim=True) if neg.shape[1] else None
+        denom = s_pos if neg_lse is None else torch.logaddexp(s_pos, neg_lse)
+        loss = (denom - s_pos).mean()
+        return dict(loss=loss)

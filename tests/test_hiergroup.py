@@ -1,0 +1,215 @@
+"""Hierarchical grouping: UCM region trees, tree-distance pair sampling, LoadUCM, HierGroup."""
+import glob
+import os.path as osp
+import shutil
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import default_collate
+from mmengine.registry import init_default_scope
+
+from helpers import run_tool
+
+import mmdense  # noqa: F401
+from mmdense.datasets.ucm import (UCMError, color_gradient_edges, is_ultrametric, load_ucm,
+                                  save_ucm, ucm_boundaries, ucm_from_edges)
+from mmdense.models.utils.region_pairs import (negative_probs, positive_probs,
+                                               sample_region_pairs)
+from mmdense.registry import MODELS, TRANSFORMS
+
+DEMO = 'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world.py'
+
+
+def _nested_edges():
+    """A 40x40 edge map: a strong vertical boundary (1.0) splits left / right; weaker horizontal
+    boundaries split the left half (0.3) and the right half (0.5) into quadrants."""
+    e = np.zeros((40, 40))
+    e[:, 19:21] = 1.0
+    e[19:21, :19] = 0.3
+    e[19:21, 21:] = 0.5
+    return e
+
+
+def test_tree_distances_follow_the_nested_regions():
+    labels, dist = ucm_from_edges(_nested_edges(), max_regions=4)
+    assert dist.shape == (4, 4) and is_ultrametric(dist)
+    q = {name: int(labels[y, x]) for name, (y, x) in
+         dict(tl=(5, 5), bl=(35, 5), tr=(5, 35), br=(35, 35)).items()}
+    assert len(set(q.values())) == 4
+    left = dist[q['tl'], q['bl']]
+    right = dist[q['tr'], q['br']]
+    cross = dist[q['tl'], q['tr']]
+    assert left < right < cross == pytest.approx(1.0)
+    assert dist[q['bl'], q['br']] == pytest.approx(cross)  # ultrametric: all cross pairs equal
+    strength = ucm_boundaries(labels, dist)
+    assert strength[5, 19] == pytest.approx(1.0) and strength[19, 5] == pytest.approx(left)
+
+
+def test_sampling_probabilities_are_eqs_2_and_3_and_respect_the_hierarchy():
+    labels, dist = ucm_from_edges(_nested_edges(), max_regions=4)
+    a = int(labels[5, 5])
+    sib = int(labels[35, 5])
+    far = [int(labels[5, 35]), int(labels[35, 35])]
+    s = 0.8
+    z = sum(np.exp(-dist[a, m] / s) for m in range(4) if m != a) + 1
+    p = positive_probs(dist, a, s)
+    assert p[a] == pytest.approx(1 / z) and p[sib] == pytest.approx(np.exp(-dist[a, sib] / s) / z)
+    q = negative_probs(dist, a, s)
+    zn = sum(np.exp(dist[a, m] / s) for m in range(4) if m != a)
+    assert q[a] == 0 and q[far[0]] == pytest.approx(np.exp(dist[a, far[0]] / s) / zn)
+    assert p[a] + p[sib] > 0.7 and q[far[0]] + q[far[1]] > 0.8
+    # empirical draws: positives stay in the anchor's half, negatives cross the strong boundary
+    rng = np.random.default_rng(0)
+    same_pos = same_neg = total_pos = total_neg = 0
+    for _ in range(200):
+        anc, pos, neg = sample_region_pairs([labels], dist, 4, 10, 5, s, rng)
+        half = lambda idx: (idx % 40) < 20  # noqa: E731
+        for k in range(len(anc)):
+            same_pos += (half(pos[k, :, 1]) == half(anc[k, 1])).sum()
+            same_neg += (half(neg[k, :, 1]) == half(anc[k, 1])).sum()
+            total_pos += pos.shape[1]
+            total_neg += neg.shape[1]
+    assert same_pos / total_pos > 0.7 and same_neg / total_neg < 0.25
+    # unavailable regions are never drawn
+    view = labels.copy()
+    view[:, 20:] = 255
+    _, pos, neg = sample_region_pairs([view], dist, 2, 10, 5, s, np.random.default_rng(1))
+    assert (pos[..., 1] % 40 < 20).all() and (neg[..., 1] % 40 < 20).all()
+
+
+def test_ucm_of_a_real_photo_is_a_valid_tree_with_at_most_40_regions(demo_world):
+    img = cv2.imread(sorted(glob.glob(f'{demo_world}/frames/clip_000/*.png'))[0])
+    labels, dist = ucm_from_edges(color_gradient_edges(img))
+    m = dist.shape[0]
+    assert 2 <= m <= 40 and labels.shape == img.shape[:2]
+    assert set(np.unique(labels)) == set(range(m))
+    assert is_ultrametric(dist) and dist.max() == pytest.approx(1.0)
+    bad = dist.copy()
+    bad[0, 1] = bad[1, 0] = 5.0  # breaks d(0,1) <= max(d(0,2), d(2,1))
+    assert not is_ultrametric(bad)
+
+
+@pytest.fixture(scope='module')
+def demo_ucm(demo_world, tmp_path_factory):
+    out = tmp_path_factory.mktemp('ucm')
+    r = run_tool([sys.executable, 'tools/ucm/compute_ucm.py', f'{demo_world}/frames', str(out),
+                  '--workers', '2'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    return str(out)
+
+
+def test_compute_ucm_tool_resumes_and_reads_user_edges(demo_world, demo_ucm, tmp_path):
+    frames = sorted(glob.glob(f'{demo_world}/frames/*/*.png'))
+    files = sorted(glob.glob(f'{demo_ucm}/*/*.npz'))
+    assert len(files) == len(frames)
+    r = run_tool([sys.executable, 'tools/ucm/compute_ucm.py', f'{demo_world}/frames', demo_ucm])
+    assert r.returncode == 0 and f'{len(frames)} already done' in r.stdout
+    # user-provided edge maps (PNG) mirroring the image folder
+    img_root, edge_root = tmp_path / 'img', tmp_path / 'edges'
+    (img_root / 'a').mkdir(parents=True)
+    (edge_root / 'a').mkdir(parents=True)
+    shutil.copy(frames[0], img_root / 'a' / 'x.png')
+    h, w = cv2.imread(frames[0]).shape[:2]
+    e = np.zeros((h, w), np.uint8)
+    e[:, w // 2] = 255
+    cv2.imwrite(str(edge_root / 'a' / 'x.png'), e)
+    r = run_tool([sys.executable, 'tools/ucm/compute_ucm.py', str(img_root), str(tmp_path / 'u'),
+                  '--edges', str(edge_root), '--max-regions', '2'])
+    assert r.returncode == 0, r.stderr
+    labels, dist = load_ucm(str(tmp_path / 'u' / 'a' / 'x.npz'))
+    assert dist.shape == (2, 2) and labels[0, 0] != labels[0, -1]
+    r = run_tool([sys.executable, 'tools/ucm/visualize_ucm.py', str(tmp_path / 'u' / 'a' / 'x.npz'),
+                  '--out', str(tmp_path / 'vis')])
+    assert r.returncode == 0 and (tmp_path / 'vis' / 'x_ucm.png').exists()
+    (img_root / 'a' / 'y.png').write_bytes(b'not an image')
+    r = run_tool([sys.executable, 'tools/ucm/compute_ucm.py', str(img_root), str(tmp_path / 'u2')])
+    assert r.returncode != 0 and 'y.png' in r.stderr
+
+
+def test_load_ucm_refuses_bad_files(tmp_path):
+    with pytest.raises(UCMError, match='missing.npz does not exist'):
+        load_ucm(str(tmp_path / 'missing.npz'))
+    (tmp_path / 'bad.npz').write_bytes(b'garbage')
+    with pytest.raises(UCMError, match='bad.npz is corrupt'):
+        load_ucm(str(tmp_path / 'bad.npz'))
+    save_ucm(str(tmp_path / 'empty.npz'), np.zeros((0, 0), np.uint8), np.zeros((0, 0)))
+    with pytest.raises(UCMError, match='empty region map'):
+        load_ucm(str(tmp_path / 'empty.npz'))
+    save_ucm(str(tmp_path / 'ids.npz'), np.full((4, 4), 3, np.uint8), np.zeros((2, 2)))
+    with pytest.raises(UCMError, match='do not fit its 2 regions'):
+        load_ucm(str(tmp_path / 'ids.npz'))
+
+
+def _pipeline(demo_world, demo_ucm, scale=48):
+    init_default_scope('mmdense')
+    return [TRANSFORMS.build(t) for t in (
+        dict(type='LoadUCM', ucm_root=demo_ucm, img_root=f'{demo_world}/frames'),
+        dict(type='CorrespondingViews', stride=4, min_shared=8,
+             geometric=[dict(type='RandomResizedCropAffine', scale=scale,
+                             crop_ratio_range=(0.3, 1.)),
+                        dict(type='RandomAffineView', scale_range=(1., 1.),
+                             rotation_range=(0., 0.), flip_prob=0.5)]),
+        dict(type='PackUCMInputs'))]
+
+
+def _item(pipeline, path):
+    r = dict(img=cv2.imread(path), img_path=path)
+    r['ori_shape'] = r['img_shape'] = r['img'].shape[:2]
+    for t in pipeline:
+        r = t(r)
+    return r
+
+
+def test_region_maps_follow_crops_and_flips(demo_world, demo_ucm):
+    path = sorted(glob.glob(f'{demo_world}/frames/clip_000/*.png'))[0]
+    full, _ = load_ucm(osp.join(demo_ucm, 'clip_000', osp.basename(path)[:-4] + '.npz'))
+    pipe = _pipeline(demo_world, demo_ucm)
+    np.random.seed(0)
+    for _ in range(6):
+        item = _item(pipe, path)
+        s = item['data_samples']
+        for v in (1, 2):
+            lab = s.get(f'ucm_labels_v{v}').numpy()
+            inv = np.linalg.inv(s.get(f'affine_v{v}').double().numpy())
+            ys, xs = np.mgrid[0:lab.shape[0]:5, 0:lab.shape[1]:5]
+            pts = inv @ np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)])
+            fx, fy = np.round(pts[0]).astype(int), np.round(pts[1]).astype(int)
+            inside = (fx >= 0) & (fx < full.shape[1]) & (fy >= 0) & (fy < full.shape[0])
+            got = lab[ys.ravel(), xs.ravel()]
+            # nearest-neighbour rounding may pick the neighbour pixel across a region border
+            agree = got[inside] == full[fy[inside], fx[inside]]
+            assert agree.mean() > 0.95
+
+
+def test_hiergroup_loss_and_demo_training(demo_world, demo_ucm, tmp_path):
+    pipe = _pipeline(demo_world, demo_ucm, scale=64)
+    paths = sorted(glob.glob(f'{demo_world}/frames/*/00000.png'))[:3]
+    np.random.seed(0)
+    batch = default_collate([_item(pipe, p) for p in paths])
+    init_default_scope('mmdense')
+    model = MODELS.build(dict(
+        type='HierGroup', cns=5,
+        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], to_rgb=True),
+        backbone=dict(type='ResNet', depth=18, out_indices=(1, 2)),
+        neck=dict(type='HypercolumnNeck', in_channels=(128, 256))))
+    model.train()
+    data = model.data_preprocessor(batch, True)
+    torch.manual_seed(0)
+    loss = model.loss(data['inputs'], data['data_samples'])['loss']
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+    assert model.neck(model.backbone(data['inputs'][0]))[0].shape == (3, 32, 16, 16)
+    r = run_tool([sys.executable, 'tools/train.py', DEMO, '--work-dir', str(tmp_path / 'wd'),
+                  '--cfg-options', f'data_root={demo_world}/',
+                  f'train_dataloader.dataset.data_root={demo_world}',
+                  f'train_dataloader.dataset.pipeline.1.ucm_root={demo_ucm}',
+                  f'train_dataloader.dataset.pipeline.1.img_root={demo_world}/frames',
+                  'train_dataloader.batch_size=4', 'train_cfg.max_iters=2',
+                  'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'loss:' in r.stdout + r.stderr and (tmp_path / 'wd' / 'iter_2.pth').exists()
