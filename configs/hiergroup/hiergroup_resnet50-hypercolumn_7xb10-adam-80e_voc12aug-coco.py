@@ -1,7 +1,8 @@
 # Hierarchical grouping, the paper's main setting (sec. 4.2): PASCAL train_aug + COCO train,
 # from scratch, 80 epochs, batch 70 (7 GPUs x 10), Adam lr 1e-2, x0.1 at epochs 25 / 45 / 60,
 # 224 crops, cns = 5:
-#   tools/dist_train.sh configs/hiergroup/hiergroup_resnet50-hypercolumn_7xb10-adam-80e_voc12aug-coco.py 7
+#   tools/dist_train.sh \
+#       configs/hiergroup/hiergroup_resnet50-hypercolumn_7xb10-adam-80e_voc12aug-coco.py 7
 # Readout: configs/readout/seg/deeplabv3_r50-d8-frozen_4xb5-20k_voc12aug-384x384.py
 _base_ = [
     '../_base_/models/hiergroup_r50-hypercolumn.py',
