@@ -20,8 +20,9 @@ def dilated_backbone(depth):
 
 
 def time_steps(cfg, make_samples, batch, size, steps, device):
-    """Build ``cfg`` in scope mmdense, run ``steps`` SGD steps on two random views
-    (``batch`` x 3 x ``size``); returns ``dict(sec=..., peak_mb=...)``."""
+    """Build ``cfg`` in scope mmdense (or call it, when it is a function returning a model with
+    ``loss(views, samples)``), run ``steps`` SGD steps on two random views (``batch`` x 3 x
+    ``size``); returns ``dict(sec=..., peak_mb=...)``."""
     import resource
 
     import torch
@@ -32,7 +33,7 @@ def time_steps(cfg, make_samples, batch, size, steps, device):
     from mmdense.registry import MODELS
     init_default_scope('mmdense')
     dev = torch.device(device)
-    model = MODELS.build(cfg).to(dev).train()
+    model = (cfg() if callable(cfg) else MODELS.build(cfg)).to(dev).train()
     MessageHub.get_current_instance().update_info('max_iters', 1000)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
     torch.manual_seed(0)
