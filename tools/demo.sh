@@ -28,6 +28,10 @@ PY="$VENV/bin/python"
 export PYTHON="$PY"
 echo "[demo] generating the demo world in data/demo_world"
 "$PY" tools/misc/make_demo_world.py data/demo_world
+if grep -q "hiergroup" <<< "$CONFIG"; then  # its data layer reads precomputed UCM trees
+  echo "[demo] UCM region trees of the demo world (tools/ucm/compute_ucm.py)"
+  "$PY" tools/ucm/compute_ucm.py data/demo_world/frames data/demo_world_ucm --workers 2
+fi
 echo "[demo] pretraining $CONFIG for $ITERS iterations (work dir $WORK_DIR/pretrain)"
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR/pretrain" \
   --cfg-options train_cfg.max_iters="$ITERS" default_hooks.checkpoint.interval="$ITERS" \

@@ -32,7 +32,10 @@ train_dataloader = dict(
     dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='frames',
                  with_label=False, pipeline=train_pipeline))
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[200, 270], gamma=0.1)]
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=300, T_max=280),
+]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
