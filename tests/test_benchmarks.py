@@ -30,3 +30,11 @@ def test_ucm_speed_benchmark():
     assert r.returncode == 0, r.stderr[-3000:]
     rates = re.findall(r'(\d) workers: ([0-9.]+) images/s', r.stdout)
     assert [w for w, _ in rates] == ['0', '2'] and all(float(x) > 0 for _, x in rates)
+
+
+def test_transitive_graph_benchmark():
+    r = run_tool([sys.executable, 'tools/benchmark/transitive_graph.py', '--step', '10',
+                  '--workers', '0'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = re.search(r'build time ([0-9.]+) s, ([0-9.]+) patches/s', r.stdout)
+    assert m and float(m.group(2)) > 0
