@@ -33,8 +33,8 @@ def test_child_clusters_are_mutual_top_k_cliques():
     # 0-3 are all each other's neighbours; 4 lists 0 but 0 does not list 4
     nbrs = [{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2, 4}, {0, 3}]
     assert mutual_cliques(nbrs, 4) == [(0, 1, 2, 3)]
-    assert set(mutual_cliques(nbrs, 2)) == {(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3),
-                                             (3, 4)}
+    pairs = {(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3), (3, 4)}
+    assert set(mutual_cliques(nbrs, 2)) == pairs
 
 
 def test_best_box_holds_the_most_moving_pixels():
