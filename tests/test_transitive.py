@@ -104,3 +104,58 @@ def test_triplet_siamese_trains_on_the_graph(graph_dir, tmp_path):
     assert 'valid_triplets' in log and (tmp_path / 'wd' / 'iter_2.pth').exists()
     state = torch.load(tmp_path / 'wd' / 'iter_2.pth', weights_only=True)['state_dict']
     assert state['neck.fc.3.weight'].shape == (1024, 4096)
+
+
+def test_vgg_detector_readout_loads_the_tower_strictly(tmp_path):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import mmdense  # noqa: F401
+    from helpers import REPO
+    from mmdense.registry import MODELS
+    init_default_scope('mmdense')
+    cfg = Config.fromfile(f'{REPO}/{DEMO}')
+    tower = MODELS.build(cfg.model)
+    tower.init_weights()
+    ckpt = tmp_path / 'ts.pth'
+    torch.save(dict(state_dict=tower.state_dict()), ckpt)
+    det_cfg = Config.fromfile(
+        f'{REPO}/configs/readout/det/faster-rcnn_vgg16-finetune_1xb2-12e_voc07.py')
+    det_cfg.model.backbone.pretrained_ckpt = str(ckpt)
+    from mmdet.registry import MODELS as DET_MODELS
+    init_default_scope('mmdet')
+    det = DET_MODELS.build(det_cfg.model)
+    det.init_weights()
+    for k, v in tower.backbone.state_dict().items():
+        torch.testing.assert_close(det.backbone.state_dict()[k], v, rtol=0, atol=0)
+    assert all(p.requires_grad for p in det.backbone.parameters())  # fine-tuned, not frozen
+    out = det.backbone(torch.zeros(1, 3, 64, 96))
+    assert out[0].shape == (1, 512, 4, 6)
+    torch.save(dict(state_dict={'backbone.x': torch.ones(1)}), tmp_path / 'bad.pth')
+    det_cfg.model.backbone.pretrained_ckpt = str(tmp_path / 'bad.pth')
+    with pytest.raises(KeyError, match='does not fit ReadoutVGG'):
+        DET_MODELS.build(det_cfg.model).init_weights()
+
+
+def test_multitask_baseline_adds_context_prediction():
+    from mmengine.registry import init_default_scope
+
+    from mmdense.registry import MODELS
+    from mmpretrain.structures import DataSample
+    init_default_scope('mmdense')
+    model = MODELS.build(dict(
+        type='TripletSiamese', context_weight=1.0, context_channels=512,
+        backbone=dict(type='VGG', depth=16, num_classes=-1),
+        neck=dict(type='FlattenFCNeck', in_channels=512 * 3 * 3)))
+    x = [torch.randn(4, 3, 96, 96), torch.randn(4, 3, 96, 96)]
+    samples = []
+    for p in (0, 0, 1, 2):
+        s = DataSample()
+        s.set_field(p, 'parent', field_type='metainfo')
+        samples.append(s)
+    losses = model.loss(x, samples)
+    assert set(losses) == {'loss', 'valid_triplets', 'loss_context'}
+    assert losses['valid_triplets'] == 1.0
+    assert float(losses['loss_context']) == pytest.approx(np.log(8), rel=0.5)  # ~chance
+    (losses['loss'] + losses['loss_context']).backward()
+    assert model.context_head[0].weight.grad.abs().sum() > 0

@@ -4,6 +4,7 @@ from mmdet.models.necks import FPN as MMDetFPN
 from mmdet.models.roi_heads.shared_heads import ResLayer as MMDetResLayer
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.logging import print_log
+from mmpretrain.models.backbones import VGG as MMPretrainVGG
 from mmseg.models.backbones import ResNet as MMSegResNet
 from mmseg.registry import MODELS as MMSEG_MODELS
 
@@ -82,6 +83,25 @@ class ReadoutResLayer(StrictPretrainedMixin, MMDetResLayer):
                 p.requires_grad = False
 
 
+class ReadoutVGG(StrictPretrainedMixin, MMPretrainVGG):
+    """MMPretrain's ``VGG`` loaded strictly from a pretraining checkpoint (``backbone.*``, e.g.
+    a ``TripletSiamese`` tower) after its own initialisation, for detectors (registered in MMDet
+    as ``ReadoutVGG``): ``with_last_pool=False, out_indices=(4, )`` gives conv5_3 at stride 16,
+    the Fast / Faster R-CNN VGG16 backbone. ``frozen_stages`` freezes as VGG does (-1: all
+    layers fine-tuned, transitive invariance sec. 6).
+
+    Shapes: (N, 3, H, W) -> tuple with (N, 512, H/16, W/16).
+    """
+
+    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', **kwargs):
+        super().__init__(**kwargs)
+        self.pretrained_ckpt = pretrained_ckpt
+        self.ckpt_prefix = ckpt_prefix
+
+    def _freeze(self):
+        self._freeze_stages()
+
+
 class ReadoutFPNDecoder(StrictPretrainedMixin, FPNDecoder):
     """VADeR's :class:`FPNDecoder` loaded strictly from a pretraining checkpoint (``neck.*``)
     and, with ``frozen=True``, frozen: the linear readout "on the decoder output" (VADeR sec. 4)
@@ -127,3 +147,4 @@ for _reg in (MODELS, MMSEG_MODELS):
 MMDET_MODELS.register_module(name='ReadoutResNet', module=DetReadoutResNet)
 MMDET_MODELS.register_module(module=ReadoutResLayer)
 MMDET_MODELS.register_module(module=ReadoutFPN)
+MMDET_MODELS.register_module(module=ReadoutVGG)
