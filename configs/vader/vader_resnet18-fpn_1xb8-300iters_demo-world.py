@@ -6,6 +6,7 @@
 _base_ = [
     '../_base_/models/vader_r50-fpn.py',
     '../_base_/datasets/demo_world_pairs.py',
+    '../_base_/schedules/sgd_cosine_300iters_demo.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(backbone=dict(depth=18), neck=dict(in_channels=[64, 128, 256, 512]),
@@ -30,13 +31,7 @@ train_dataloader = dict(dataset=dict(interval_frames=0, pipeline=train_pipeline)
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03, weight_decay=1e-4, momentum=0.9),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=300, T_max=280),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
-auto_scale_lr = dict(base_batch_size=8)

@@ -5,15 +5,10 @@
 _base_ = [
     '../../_base_/readout/models/faster-rcnn_r50-c4_frozen.py',
     'mmdet::_base_/datasets/voc0712.py',
+    '../../_base_/readout/schedules/voc_12e.py',
     '../../_base_/readout/runtime_det.py',
 ]
 model = dict(roi_head=dict(bbox_head=dict(num_classes=20)))
-max_epochs = 4
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-param_scheduler = [dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-                        milestones=[3], gamma=0.1)]
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
 auto_scale_lr = dict(enable=False, base_batch_size=16)  # --auto-scale-lr

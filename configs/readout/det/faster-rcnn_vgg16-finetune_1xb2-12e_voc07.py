@@ -5,6 +5,7 @@
 _base_ = [
     '../../_base_/readout/models/faster-rcnn_vgg16_finetune.py',
     'mmdet::_base_/datasets/voc0712.py',
+    '../../_base_/readout/schedules/voc_12e.py',
     '../../_base_/readout/runtime_det.py',
 ]
 train_dataloader = dict(dataset=dict(dataset=dict(
@@ -13,12 +14,6 @@ train_dataloader = dict(dataset=dict(dataset=dict(
     data_prefix=dict(sub_data_root='VOC2007/'),
     filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
     pipeline={{_base_.train_pipeline}})))
-max_epochs = 4
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-param_scheduler = [dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-                        milestones=[3], gamma=0.1)]
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.00025, momentum=0.9, weight_decay=5e-4))
 auto_scale_lr = dict(enable=False, base_batch_size=2)

@@ -1,15 +1,4 @@
 # Cityscapes (19 classes) linear readout, CACL's protocol: a 1x1 convolution on the frozen
 # ResNet-50 (dilated, output stride 8) features, 300 epochs, lr 0.6, wd 0, batch 16.
-_base_ = [
-    '../../_base_/readout/models/deeplabv1_r50-d8_frozen.py',
-    'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py',
-    '../../_base_/readout/schedules/linear_300e.py',
-]
-crop_size = (512, 1024)
-model = dict(data_preprocessor=dict(size=crop_size), backbone=dict(depth=50),
-             decode_head=dict(in_channels=2048, kernel_size=1, num_classes=19))
-train_dataloader = dict(batch_size=4,  # x 4 GPUs = 16
-                        sampler=dict(type='DefaultSampler', shuffle=True))
-log_processor = dict(by_epoch=True)
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+_base_ = './linear_r18-d8-frozen_4xb4-300e_cityscapes-512x1024.py'
+model = dict(backbone=dict(depth=50), decode_head=dict(in_channels=2048))
