@@ -210,3 +210,46 @@ def test_depth_readout_head_l1_on_valid_pixels():
     loss = head.loss_by_feat(pred, [ds])['loss_depth']
     up = F.interpolate(pred, size=(8, 8), mode='bilinear', align_corners=False)
     torch.testing.assert_close(loss, (up[0, 0, :4] - 2.0).abs().mean())
+
+
+def test_nyu_depth_readout_on_a_tiny_nyu_layout(tmp_path):
+    """The NYU-depth readout config end to end (MMSeg's NYUDataset, DepthEstimator, DepthMetric)
+    on generated NYU-layout data, from a VADeR checkpoint: backbone and decoder frozen."""
+    model = _model()
+    ckpt = tmp_path / 'vader.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    rng = np.random.default_rng(0)
+    root = tmp_path / 'nyu'
+    for split, n in (('train', 4), ('test', 2)):
+        (root / 'images' / split).mkdir(parents=True)
+        (root / 'annotations' / split).mkdir(parents=True)
+        for i in range(n):
+            img = rng.integers(0, 255, (64, 80, 3), dtype=np.uint8)
+            depth = (1000 + 3000 * rng.random((64, 80))).astype(np.uint16)  # mm
+            cv2.imwrite(str(root / 'images' / split / f'bedroom_{i:05d}.jpg'), img)
+            cv2.imwrite(str(root / 'annotations' / split / f'bedroom_{i:05d}.png'), depth)
+    cfg = 'configs/readout/depth/linear-decoder_r50-fpn-frozen_4xb4-20k_nyu-480x480.py'
+    test_opts = [f'{dl}.dataset.{k}' for dl in ('val_dataloader', 'test_dataloader')
+                 for k in (f'data_root={root}', 'pipeline.1.scale=(80,64)')]
+    r = run_tool(['bash', 'tools/benchmarks/readout.sh', cfg, str(ckpt), '1',
+                  '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
+                  'model.backbone.depth=18', 'model.neck.in_channels=[64,128,256,512]',
+                  'model.data_preprocessor.size=(48,48)',
+                  'train_dataloader.dataset.pipeline.3.crop_size=(48,48)',
+                  f'train_dataloader.dataset.data_root={root}', 'train_dataloader.batch_size=2',
+                  'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+                  'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+                  'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+                  *test_opts, 'val_evaluator.crop_type=None', 'test_evaluator.crop_type=None',
+                  'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+                  'default_hooks.checkpoint.interval=2'],
+                 env=dict(PYTHON=sys.executable))
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = r.stdout + r.stderr
+    assert 'ReadoutFPNDecoder: loaded' in log and 'loss_depth' in log
+    rmse = float(log.split('rmse: ')[-1].split()[0])
+    assert np.isfinite(rmse) and rmse > 0
+    after = torch.load(tmp_path / 'wd' / 'iter_2.pth', weights_only=True)['state_dict']
+    torch.testing.assert_close(after['neck.out_conv.weight'], model.neck.out_conv.weight,
+                               rtol=0, atol=0)
+    assert after['decode_head.conv_seg.weight'].shape == (1, 128, 1, 1)

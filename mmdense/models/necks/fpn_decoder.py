@@ -1,5 +1,6 @@
 """VADeR's encoder-decoder neck: FPN + semantic-FPN-style merge to one 1/4-scale embedding."""
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmdet.models.necks import FPN
 from mmengine.model import BaseModule
@@ -52,5 +53,9 @@ class FPNDecoder(BaseModule):
         pyramid = self.fpn(tuple(inputs[-4:]))
         merged = self.branches[0](pyramid[0])
         for level in range(1, 4):
-            merged = merged + self.branches[level](pyramid[level])
+            up = self.branches[level](pyramid[level])
+            if up.shape[-2:] != merged.shape[-2:]:  # inputs not divisible by 32
+                up = F.interpolate(up, size=merged.shape[-2:], mode='bilinear',
+                                   align_corners=False)
+            merged = merged + up
         return (self.out_conv(merged), )
