@@ -124,6 +124,10 @@ def test_compute_ucm_tool_resumes_and_reads_user_edges(demo_world, demo_ucm, tmp
     r = run_tool([sys.executable, 'tools/ucm/visualize_ucm.py', str(tmp_path / 'u' / 'a' / 'x.npz'),
                   '--out', str(tmp_path / 'vis')])
     assert r.returncode == 0 and (tmp_path / 'vis' / 'x_ucm.png').exists()
+    r = run_tool([sys.executable, 'tools/ucm/compute_ucm.py', str(img_root),
+                  str(tmp_path / 'u3'),
+                  '--sed-model', str(tmp_path / 'model.yml.gz')])
+    assert r.returncode != 0 and 'model.yml.gz does not exist' in r.stderr
     (img_root / 'a' / 'y.png').write_bytes(b'not an image')
     r = run_tool([sys.executable, 'tools/ucm/compute_ucm.py', str(img_root), str(tmp_path / 'u2')])
     assert r.returncode != 0 and 'y.png' in r.stderr

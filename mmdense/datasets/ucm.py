@@ -49,6 +49,17 @@ def color_gradient_edges(img, sigmas=(1.0, 2.0, 4.0)):
     return np.clip(acc / len(sigmas), 0, 1)
 
 
+def structured_forest_edges(img, model_path):
+    """OpenCV contrib's structured-edge detector (Dollar & Zitnick, the paper's SE edges) with a
+    user-supplied model file (``model.yml.gz``; it does not ship offline). (H, W) float32."""
+    if not osp.isfile(model_path):
+        raise UCMError(f'structured-forest model {model_path} does not exist: download '
+                       "OpenCV's model.yml.gz or use the colour-gradient edges")
+    sed = cv2.ximgproc.createStructuredEdgeDetection(model_path)
+    rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    return sed.detectEdges(rgb)
+
+
 def read_edge_map(path):
     """A user-provided edge or UCM map: 8/16-bit PNG (scaled to [0, 1]) or a BSDS ``.mat``
     (first 2-D array among ``ucm2`` / ``ucm`` / ``E`` / ``edges``). Returns (H, W) float32."""
@@ -159,7 +170,7 @@ def ucm_boundaries(labels, ultrametric):
 
 
 def _ucm_job(job):
-    src, dst, edge_path, max_regions = job
+    src, dst, edge_path, max_regions, sed_model = job
     if osp.exists(dst):
         return 0
     img = cv2.imread(src, cv2.IMREAD_COLOR)
@@ -170,6 +181,8 @@ def _ucm_job(job):
         if edges.shape != img.shape[:2]:
             raise UCMError(f'edge map {edge_path} is {edges.shape}, image {src} is '
                            f'{img.shape[:2]}: provide edges at the image size')
+    elif sed_model is not None:
+        edges = structured_forest_edges(img, sed_model)
     else:
         edges = color_gradient_edges(img)
     save_ucm(dst, *ucm_from_edges(edges, max_regions))
@@ -189,17 +202,20 @@ def ucm_path(out_dir, rel_image):
 
 
 def compute_ucm_cache(img_root, out_dir, edge_root=None, edge_suffix='.png', max_regions=40,
-                      workers=0, images=None):
+                      workers=0, images=None, sed_model=None):
     """UCM region trees for every image under ``img_root`` (or the relative paths ``images``)
     into ``out_dir/<relative path>.npz``; images whose file exists are skipped (resume).
 
     Args:
         edge_root (str, optional): folder of user edge / UCM maps mirroring ``img_root``
-            (``<relative path without suffix><edge_suffix>``); None: colour-gradient edges.
+            (``<relative path without suffix><edge_suffix>``); None: structured-forest edges
+            when ``sed_model`` (a model file) is given, else colour-gradient edges.
 
     Returns:
         dict: ``images``, ``computed``, ``skipped``.
     """
+    if sed_model is not None and not osp.isfile(sed_model):
+        raise UCMError(f'structured-forest model {sed_model} does not exist')
     images = list_images(img_root) if images is None else list(images)
     if not images:
         raise UCMError(f'no images under {img_root}')
@@ -210,6 +226,7 @@ def compute_ucm_cache(img_root, out_dir, edge_root=None, edge_suffix='.png', max
             edge = osp.join(edge_root, osp.splitext(rel)[0] + edge_suffix)
             if not osp.exists(edge):
                 raise UCMError(f'edge map {edge} for {rel} does not exist')
-        jobs.append((osp.join(img_root, rel), ucm_path(out_dir, rel), edge, max_regions))
+        jobs.append((osp.join(img_root, rel), ucm_path(out_dir, rel), edge, max_regions,
+                     sed_model))
     computed = sum(run_jobs(_ucm_job, jobs, workers))
     return dict(images=len(jobs), computed=computed, skipped=len(jobs) - computed)

@@ -5,8 +5,9 @@
 
 Writes ``OUT_DIR/<image path relative to IMG_ROOT, suffix .npz>`` (finest-level region map +
 the tree's ultrametric distances, see ``mmdense/datasets/ucm.py``), atomically; a rerun skips
-the images already done (resume). Edges: multi-scale colour gradients (no weights needed), or
-your own edge / UCM maps (BSDS-style PNG / .mat, e.g. structured forests or HED outputs) in
+the images already done (resume). Edges: multi-scale colour gradients (no weights needed),
+OpenCV's structured forests (``--sed-model model.yml.gz``, the paper's SE edges; the model file
+does not ship offline), or your own edge / UCM maps (BSDS-style PNG / .mat, e.g. HED outputs) in
 EDGE_ROOT mirroring IMG_ROOT. ``LoadUCM(ucm_root=OUT_DIR, img_root=IMG_ROOT)`` reads them.
 """
 import argparse
@@ -24,6 +25,8 @@ def main(argv=None):
     parser.add_argument('out_dir')
     parser.add_argument('--edges', default=None, help='folder of precomputed edge / UCM maps')
     parser.add_argument('--edge-suffix', default='.png')
+    parser.add_argument('--sed-model', default=None,
+                        help="OpenCV structured-forest model file (model.yml.gz) for SE edges")
     parser.add_argument('--max-regions', type=int, default=40)
     parser.add_argument('--workers', type=int, default=0)
     args = parser.parse_args(argv)
@@ -31,7 +34,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     try:
         res = compute_ucm_cache(args.img_root, args.out_dir, args.edges, args.edge_suffix,
-                                args.max_regions, args.workers)
+                                args.max_regions, args.workers, sed_model=args.sed_model)
     except UCMError as e:
         sys.exit(f'error: {e}')
     sec = time.perf_counter() - t0
