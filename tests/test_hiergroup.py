@@ -217,3 +217,27 @@ def test_hiergroup_loss_and_demo_training(demo_world, demo_ucm, tmp_path):
                   'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1'])
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'loss:' in r.stdout + r.stderr and (tmp_path / 'wd' / 'iter_2.pth').exists()
+
+
+def test_hiergroup_plus_moco_adds_the_image_level_loss(demo_world, demo_ucm):
+    pipe = _pipeline(demo_world, demo_ucm, scale=64)
+    paths = sorted(glob.glob(f'{demo_world}/frames/*/00000.png'))[:4]
+    np.random.seed(0)
+    batch = default_collate([_item(pipe, p) for p in paths])
+    init_default_scope('mmdense')
+    model = MODELS.build(dict(
+        type='HierGroup', cns=5,
+        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], to_rgb=True),
+        backbone=dict(type='ResNet', depth=18, out_indices=(1, 2, 3)),
+        neck=dict(type='HypercolumnNeck', in_channels=(128, 256), in_index=(0, 1)),
+        moco=dict(neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=512,
+                            out_channels=128, with_avg_pool=True), queue_len=64)))
+    model.train()
+    data = model.data_preprocessor(batch, True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert set(losses) == {'loss', 'loss_moco'}
+    assert int(model.moco_queue.ptr) == 4
+    (losses['loss'] + losses['loss_moco']).backward()
+    assert model.moco_neck.mlp[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.momentum_net.parameters())

@@ -13,16 +13,25 @@ of the batch (cross-image negatives). The loss is eq. 1 per positive:
 1 as written; configurable). The network is a from-scratch ResNet-50 with the hypercolumn head
 (:class:`~mmdense.models.necks.HypercolumnNeck`, 32-d embedding at 1/4 scale).
 
+"Ours + MoCo" (Table 1, ImageNet): with ``moco=dict(...)`` an image-level MoCo-v2 loss on the
+last backbone stage (a momentum copy of backbone + MoCo-v2 neck, shuffled BN, a key queue) is
+added to the pixel loss; the backbone then also outputs Res5 (``out_indices=(1, 2, 3)``).
+
 Shapes: ``inputs = [v1, v2]`` (N, 3, H, W); embeddings (N, 32, H/4, W/4); data samples carry
 ``ucm_labels_v1`` / ``ucm_labels_v2`` (H, W) region maps of each view and ``ucm_dist`` (M, M).
 """
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.model import ExponentialMovingAverage
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 
 from mmdense.registry import MODELS
+from ..utils.dense_contrast import pixel_infonce
+from ..utils.queue import FeatureQueue
 from ..utils.region_pairs import sample_region_pairs
+from ..utils.shuffle_bn import shuffled_forward
 
 
 @MODELS.register_module()
@@ -36,15 +45,26 @@ class HierGroup(BaseSelfSupervisor):
         sigma (float): sigma_p of eqs. 2-3 (0.8).
         cns (int): cross-image negatives per anchor (5 in the main setting; 0 / 20 ablations).
         temperature (float): divides the cosine similarities (1: eq. 1 as written).
+        moco (dict, optional): "Ours + MoCo": ``neck`` (e.g. ``MoCoV2Neck(2048, 2048, 128)``),
+            ``queue_len`` (65536), ``momentum`` (0.001), ``temperature`` (0.2), ``weight`` (1).
 
     The pair sampler's numpy generator is seeded from torch's, so runs with a fixed
     ``randomness.seed`` repeat.
     """
 
     def __init__(self, backbone, neck, num_regions=7, num_pos=10, num_neg=5, sigma=0.8, cns=5,
-                 temperature=1.0, pretrained=None, data_preprocessor=None, init_cfg=None):
+                 temperature=1.0, moco=None, pretrained=None, data_preprocessor=None,
+                 init_cfg=None):
         super().__init__(backbone=backbone, neck=neck, head=None, pretrained=pretrained,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.moco = dict(moco) if moco else None
+        if self.moco:
+            self.moco_neck = MODELS.build(self.moco['neck'])
+            self.momentum_net = ExponentialMovingAverage(
+                nn.Sequential(self.backbone, self.moco_neck),
+                momentum=self.moco.get('momentum', 0.001))
+            self.moco_queue = FeatureQueue(self.moco.get('queue_len', 65536),
+                                           self.moco['neck']['out_channels'])
         self.num_regions = num_regions
         self.num_pos = num_pos
         self.num_neg = num_neg
@@ -53,7 +73,21 @@ class HierGroup(BaseSelfSupervisor):
         self.temperature = temperature
 
     def _embed(self, img):
-        return F.normalize(self.neck(self.backbone(img))[0], dim=1)
+        feats = self.backbone(img)
+        return F.normalize(self.neck(feats)[0], dim=1), feats
+
+    def _moco_loss(self, feats_v1, v2):
+        """Image-level MoCo-v2 InfoNCE of view 1 against view 2 and the key queue."""
+        q = F.normalize(self.moco_neck((feats_v1[-1], ))[0], dim=1)
+        self.momentum_net.update_parameters(nn.Sequential(self.backbone, self.moco_neck))
+        with torch.no_grad():
+            k = shuffled_forward(lambda x: self.momentum_net.module[1](
+                (self.momentum_net.module[0](x)[-1], ))[0], v2, 2)
+            k = F.normalize(k, dim=1)
+        loss = pixel_infonce(q[:, None], k[:, None], self.moco_queue(),
+                             self.moco.get('temperature', 0.2)).mean()
+        self.moco_queue.enqueue(k)
+        return self.moco.get('weight', 1.0) * loss
 
     @staticmethod
     def _labels(sample, view, size):
@@ -65,7 +99,8 @@ class HierGroup(BaseSelfSupervisor):
         return F.interpolate(lab, size=size, mode='nearest')[0, 0].long().numpy()
 
     def loss(self, inputs, data_samples, **kwargs):
-        views = [self._embed(v) for v in inputs[:2]]  # each (N, D, h, w)
+        embedded = [self._embed(v) for v in inputs[:2]]
+        views = [e[0] for e in embedded]  # each (N, D, h, w)
         n, d, h, w = views[0].shape
         flat = torch.stack([v.flatten(2) for v in views], 1)  # (N, V, D, hw)
         rng = np.random.default_rng(int(torch.randint(2**31 - 1, ())))
@@ -95,5 +130,7 @@ class HierGroup(BaseSelfSupervisor):
         s_neg = (anc[:, None] * neg).sum(-1) / self.temperature  # (A_all, Q)
         neg_lse = torch.logsumexp(s_neg, dim=1, keepdim=True) if neg.shape[1] else None
         denom = s_pos if neg_lse is None else torch.logaddexp(s_pos, neg_lse)
-        loss = (denom - s_pos).mean()
-        return dict(loss=loss)
+        losses = dict(loss=(denom - s_pos).mean())
+        if self.moco:
+            losses['loss_moco'] = self._moco_loss(embedded[0][1], inputs[1])
+        return losses

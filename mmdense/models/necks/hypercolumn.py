@@ -19,20 +19,24 @@ class HypercolumnNeck(BaseModule):
             ``out_indices=(1, 2)``). mid_channels (int): 256. out_channels (int): 32.
         out_stride (int): output stride relative to the input (4); the input size is inferred
             from the first map's stride ``first_stride`` (8 for Res3).
+        in_index (tuple[int]): which backbone outputs are Res3 and Res4 ((0, 1) for
+            ``out_indices=(1, 2)`` or ``(1, 2, 3)``).
 
     Shapes: inputs (N, 512, H/8, W/8), (N, 1024, H/16, W/16) -> tuple with (N, 32, H/4, W/4).
     """
 
     def __init__(self, in_channels=(512, 1024), mid_channels=256, out_channels=32,
-                 first_stride=8, out_stride=4, norm_cfg=dict(type='BN'), init_cfg=None):
+                 first_stride=8, out_stride=4, norm_cfg=dict(type='BN'), in_index=(0, 1),
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.in_index = tuple(in_index)
         self.proj = nn.ModuleList(ConvModule(c, mid_channels, 3, padding=1, norm_cfg=norm_cfg)
                                   for c in in_channels)
         self.out = nn.Conv2d(mid_channels * len(in_channels), out_channels, 3, padding=1)
         self.scale = first_stride / out_stride
 
     def forward(self, inputs):
-        feats = inputs[-len(self.proj):]
+        feats = [inputs[i] for i in self.in_index]
         h, w = feats[0].shape[-2:]
         size = (int(round(h * self.scale)), int(round(w * self.scale)))
         maps = [F.interpolate(p(x), size=size, mode='bilinear', align_corners=False)
