@@ -91,10 +91,11 @@ def _log_z_rows(cp, c, neg, tau):
 
 
 def _cross_entropy_cols(log_p1, cp, c_cols, log_z, t_cols, tau):
-    """``sum_i' T_ii' log M_ii'`` over one column block i' (N, b)."""
-    log_p2 = torch.bmm(cp, c_cols.transpose(1, 2)) / tau - log_z[:, :, None]  # (N, hw, cols)
-    log_m = torch.logsumexp(log_p1[..., None] + log_p2[:, None], dim=2)  # (N, b, cols)
-    return (t_cols * log_m).sum(-1)
+    """``sum_i' T_ii' log M_ii'`` over one column block i' (N, b): ``M = P1 @ P2`` as a batched
+    matmul of the two jump probabilities (memory b x cols + hw x cols, no 4-D tensor)."""
+    p2 = torch.exp(torch.bmm(cp, c_cols.transpose(1, 2)) / tau - log_z[:, :, None])  # (N, hw, c)
+    m = torch.bmm(log_p1.exp(), p2)  # (N, b, cols)
+    return (t_cols * torch.log(m.clamp_min(1e-30))).sum(-1)
 
 
 def _cycle_rows(c_rows, u_rows, c, cp, log_z, up, tau, chunk):
