@@ -15,7 +15,20 @@ from ..necks.fpn_decoder import FPNDecoder
 
 class StrictPretrainedMixin:
     """``init_weights`` = the module's own initialisation, then a strict load of
-    ``pretrained_ckpt`` (so nothing overwrites the loaded weights), then freezing."""
+    ``pretrained_ckpt`` (so nothing overwrites the loaded weights), then ``_freeze``.
+
+    Args:
+        pretrained_ckpt (str, optional): checkpoint to load; None keeps the initialisation.
+        ckpt_prefix (str, optional): key prefix in the checkpoint; None: the class's
+            ``default_ckpt_prefix`` ('backbone.').
+    """
+
+    default_ckpt_prefix = 'backbone.'
+
+    def __init__(self, pretrained_ckpt=None, ckpt_prefix=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pretrained_ckpt = pretrained_ckpt
+        self.ckpt_prefix = self.default_ckpt_prefix if ckpt_prefix is None else ckpt_prefix
 
     def init_weights(self):
         super().init_weights()
@@ -26,17 +39,34 @@ class StrictPretrainedMixin:
         self._freeze()
 
 
-class _ReadoutResNetMixin(StrictPretrainedMixin):
-    """The MMSeg and MMDet ResNets share their constructor arguments and ``_freeze_stages``."""
+class _FrozenWholeMixin(StrictPretrainedMixin):
+    """A readout part frozen as a whole (``frozen=True``: no parameter gets gradients), from
+    construction on."""
 
-    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', **kwargs):
-        kwargs.setdefault('zero_init_residual', False)
+    def __init__(self, frozen=True, **kwargs):
         super().__init__(**kwargs)
-        self.pretrained_ckpt = pretrained_ckpt
-        self.ckpt_prefix = ckpt_prefix
+        self.frozen = frozen
+        self._freeze()
+
+    def _freeze(self):
+        if self.frozen:
+            for p in self.parameters():
+                p.requires_grad = False
+
+
+class _StagesMixin(StrictPretrainedMixin):
+    """Backbones frozen by their own ``frozen_stages`` (``_freeze_stages``)."""
 
     def _freeze(self):
         self._freeze_stages()
+
+
+class _ReadoutResNetMixin(_StagesMixin):
+    """The MMSeg and MMDet ResNets share their constructor arguments and ``_freeze_stages``."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault('zero_init_residual', False)
+        super().__init__(**kwargs)
 
 
 class ReadoutResNet(_ReadoutResNetMixin, MMSegResNet):
@@ -64,26 +94,14 @@ class DetReadoutResNet(_ReadoutResNetMixin, MMDetResNet):
     stage becomes the RoI head, see :class:`ReadoutResLayer`."""
 
 
-class ReadoutResLayer(StrictPretrainedMixin, MMDetResLayer):
+class ReadoutResLayer(_FrozenWholeMixin, MMDetResLayer):
     """MMDet's C4 shared RoI head (the encoder's last stage, ``layer4``) loaded strictly from the
     same pretraining checkpoint (``backbone.layer4.*``) and, with ``frozen=True``, frozen too:
     no gradients, BN in eval mode (``norm_eval``). Shapes: RoI features (K, 1024 or 256, 14, 14)
     -> (K, 2048 or 512, 7, 7)."""
 
-    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', frozen=True, **kwargs):
-        super().__init__(**kwargs)
-        self.pretrained_ckpt = pretrained_ckpt
-        self.ckpt_prefix = ckpt_prefix
-        self.frozen = frozen
-        self._freeze()
 
-    def _freeze(self):
-        if self.frozen:
-            for p in self.parameters():
-                p.requires_grad = False
-
-
-class ReadoutVGG(StrictPretrainedMixin, MMPretrainVGG):
+class ReadoutVGG(_StagesMixin, MMPretrainVGG):
     """MMPretrain's ``VGG`` loaded strictly from a pretraining checkpoint (``backbone.*``, e.g.
     a ``TripletSiamese`` tower) after its own initialisation, for detectors (registered in MMDet
     as ``ReadoutVGG``): ``with_last_pool=False, out_indices=(4, )`` gives conv5_3 at stride 16,
@@ -93,30 +111,13 @@ class ReadoutVGG(StrictPretrainedMixin, MMPretrainVGG):
     Shapes: (N, 3, H, W) -> tuple with (N, 512, H/16, W/16).
     """
 
-    def __init__(self, pretrained_ckpt=None, ckpt_prefix='backbone.', **kwargs):
-        super().__init__(**kwargs)
-        self.pretrained_ckpt = pretrained_ckpt
-        self.ckpt_prefix = ckpt_prefix
 
-    def _freeze(self):
-        self._freeze_stages()
-
-
-class ReadoutFPNDecoder(StrictPretrainedMixin, FPNDecoder):
+class ReadoutFPNDecoder(_FrozenWholeMixin, FPNDecoder):
     """VADeR's :class:`FPNDecoder` loaded strictly from a pretraining checkpoint (``neck.*``)
     and, with ``frozen=True``, frozen: the linear readout "on the decoder output" (VADeR sec. 4)
     in MMSeg. Shapes as :class:`FPNDecoder`: 4 stage maps -> (N, 128, H/4, W/4)."""
 
-    def __init__(self, pretrained_ckpt=None, ckpt_prefix='neck.', frozen=True, **kwargs):
-        super().__init__(**kwargs)
-        self.pretrained_ckpt = pretrained_ckpt
-        self.ckpt_prefix = ckpt_prefix
-        self.frozen = frozen
-
-    def _freeze(self):
-        if self.frozen:
-            for p in self.parameters():
-                p.requires_grad = False
+    default_ckpt_prefix = 'neck.'
 
 
 class ReadoutFPN(MMDetFPN):
