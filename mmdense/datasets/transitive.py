@@ -29,15 +29,16 @@ from mmengine.dataset import BaseDataset
 
 from mmdense.registry import DATASETS
 from mmdense.utils.checkpoint import atomic_write_bytes
-from .video_io import VideoSource
+from .video_io import VIDEO_EXTS, VideoSource
 
 
-def moving_mask(frame_a, frame_b, scale=0.25, thr=1.0):
-    """Pixels (at ``scale``) that move relative to the camera: |flow - median(flow)| > thr px."""
+def moving_mask(frame_a, frame_b, scale=0.25, thr=1.0, dis=None):
+    """Pixels (at ``scale``) that move relative to the camera: |flow - median(flow)| > thr px.
+    ``dis``: a reusable ``cv2.DISOpticalFlow`` (medium preset when None)."""
     small = [cv2.cvtColor(cv2.resize(f, None, fx=scale, fy=scale,
                                      interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
              for f in (frame_a, frame_b)]
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = dis or cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     flow = dis.calc(small[0], small[1], None)
     residual = flow - np.median(flow.reshape(-1, 2), axis=0)
     return np.linalg.norm(residual, axis=-1) > thr
@@ -63,21 +64,33 @@ def crop_patch(frame, box, size=96):
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
 
 
+def _write_patch(img, out_dir, node_id):
+    """Write a patch as ``out_dir/<node_id>.png`` atomically; returns the path."""
+    path = osp.join(out_dir, node_id + '.png')
+    ok, buf = cv2.imencode('.png', img)
+    if not ok:
+        raise OSError(f'cannot encode patch {path}')
+    atomic_write_bytes(buf.tobytes(), path)
+    return path
+
+
 def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box_frac=0.38,
                patch=96, scale=0.25, thr=1.0):
     """Mine moving-object patches of one video: one candidate every ``step`` frames, kept when
-    the fraction of moving pixels is in ``[min_moving, max_moving]``.
+    the fraction of moving pixels is in ``[min_moving, max_moving]``. ``video``: a path or an
+    opened :class:`VideoSource`.
 
     Returns:
         list[dict]: nodes ``{id, video, frame, box (x, y, w, h) in frame pixels, path}``.
     """
-    src = VideoSource(video)
-    name = osp.splitext(osp.basename(video))[0]
+    src = video if isinstance(video, VideoSource) else VideoSource(video)
+    name = osp.splitext(osp.basename(src.path))[0]
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     nodes = []
     os.makedirs(out_dir, exist_ok=True)
     for t in range(0, len(src) - 1, step):
         a, b = src.read(t), src.read(t + 1)
-        mask = moving_mask(a, b, scale, thr)
+        mask = moving_mask(a, b, scale, thr, dis)
         frac = float(mask.mean())
         if not min_moving <= frac <= max_moving:
             continue
@@ -87,19 +100,16 @@ def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box_fra
         if img is None:
             continue
         node_id = f'{name}_{t:06d}'
-        path = osp.join(out_dir, node_id + '.png')
-        ok, buf = cv2.imencode('.png', img)
-        atomic_write_bytes(buf.tobytes(), path)
-        nodes.append(dict(id=node_id, video=video, frame=t, box=[float(v) for v in box],
-                          path=path))
+        nodes.append(dict(id=node_id, video=src.path, frame=t, box=[float(v) for v in box],
+                          path=_write_patch(img, out_dir, node_id)))
     return nodes
 
 
-def track_node(node, out_dir, track_frames=30, patch=96):
+def track_node(node, out_dir, track_frames=30, patch=96, src=None):
     """Track ``node``'s box with KCF for ``track_frames`` frames; returns the new node (the patch
     at the end of the track, ``kind='track'``) or None when the tracker loses the object or the
-    video ends."""
-    src = VideoSource(node['video'])
+    video ends. ``src``: the node's opened :class:`VideoSource` (opened here when None)."""
+    src = src or VideoSource(node['video'])
     end = node['frame'] + track_frames
     if end >= len(src):
         return None
@@ -115,11 +125,8 @@ def track_node(node, out_dir, track_frames=30, patch=96):
     if img is None:
         return None
     node_id = f'{node["id"]}_track{track_frames}'
-    path = osp.join(out_dir, node_id + '.png')
-    ok, buf = cv2.imencode('.png', img)
-    atomic_write_bytes(buf.tobytes(), path)
     return dict(id=node_id, video=node['video'], frame=end, box=[float(v) for v in box],
-                path=path, track_of=node['id'])
+                path=_write_patch(img, out_dir, node_id), track_of=node['id'])
 
 
 def hog_features(paths):
@@ -228,9 +235,6 @@ def graph_summary(graph):
                 inter_edges=len(graph['edges']['inter']), pairs=kinds)
 
 
-VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
-
-
 def _video_job(job):
     """Mine + track one video; cached in ``<out>/mined/<video>.json`` (resume)."""
     video, out_dir, mine_kw, track_frames = job
@@ -240,11 +244,12 @@ def _video_job(job):
         with open(cache) as f:
             return json.load(f)
     patches = osp.join(out_dir, 'patches', name)
-    nodes = mine_video(video, patches, **mine_kw)
+    src = VideoSource(video)  # one capture for mining and every track of this video
+    nodes = mine_video(src, patches, **mine_kw)
     tracked, intra = [], []
     if track_frames:
         for node in nodes:
-            t = track_node(node, patches, track_frames, mine_kw.get('patch', 96))
+            t = track_node(node, patches, track_frames, mine_kw.get('patch', 96), src)
             if t is not None:
                 tracked.append(t)
                 intra.append((node['id'], t['id']))

@@ -26,8 +26,7 @@ import numpy as np
 
 from mmdense.utils.checkpoint import atomic_write_bytes
 from mmdense.utils.jobs import run_jobs
-
-IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
+from .video_io import IMAGE_EXTS
 
 
 class UCMError(ValueError):
@@ -193,7 +192,8 @@ def list_images(root):
     """Image paths under ``root`` (recursive), relative, sorted."""
     out = []
     for d, _, files in os.walk(root):
-        out += [osp.relpath(osp.join(d, f), root) for f in files if f.lower().endswith(IMG_EXTS)]
+        out += [osp.relpath(osp.join(d, f), root) for f in files
+                if f.lower().endswith(IMAGE_EXTS)]
     return sorted(out)
 
 
