@@ -47,8 +47,8 @@ HEADS = ('global_', 'pixel', 'cycle')  # 'global_': `global` is a Python keyword
 
 
 class _Encoder(nn.Module):
-    """backbone + heads; ``forward(img, names)`` -> {name: (N, D, h, w)} (used for the EMA copy,
-    which must hold backbone and heads in one module)."""
+    """backbone + heads in one module, the container the EMA copy (momentum network) needs;
+    features come from :meth:`CACL._encode`, it has no ``forward`` of its own."""
 
     def __init__(self, backbone, heads):
         super().__init__()

@@ -101,9 +101,11 @@ class VADeR(BaseSelfSupervisor):
                 raise ValueError(f'{data_samples[i].get("img_path", f"sample {i}")}: the two '
                                  'views share no pixel; CorrespondingViews(min_shared=...) '
                                  'guarantees shared pixels')
-            pick = cand[torch.randint(cand.numel(), (self.num_matches, ), generator=generator)]
             if cand.numel() >= self.num_matches:  # without replacement when possible
                 pick = cand[torch.randperm(cand.numel(), generator=generator)[:self.num_matches]]
+            else:
+                pick = cand[torch.randint(cand.numel(), (self.num_matches, ),
+                                          generator=generator)]
             pts = tgt.flatten(2)[0][:, pick]  # (2, M) view-2 pixels
             if self.matching == 'random':  # Table 3 "unmatched": any pixel of view 2
                 pts = torch.stack([torch.randint(w, (self.num_matches, ), generator=generator),
