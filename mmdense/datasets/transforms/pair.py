@@ -7,6 +7,18 @@ from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmdense.registry import TRANSFORMS
 
 
+def run_view_pipeline(pipeline, results, img):
+    """Run a per-view ``pipeline`` on ``img`` with the other keys of ``results`` (and no earlier
+    ``affine``). Returns ``(view image, frame -> view affine (3, 3))`` (identity when no
+    transform recorded one), or None when the pipeline dropped the sample."""
+    view = dict(results, img=img, img_shape=img.shape[:2])
+    view.pop('affine', None)
+    view = pipeline(view)
+    if view is None:
+        return None
+    return view['img'], np.asarray(view.get('affine', np.eye(3)), dtype=np.float64)
+
+
 @TRANSFORMS.register_module()
 class FramePairToViews(BaseTransform):
     """Turn a frame pair into two views: apply ``transforms`` to ``img`` (frame t) and to
@@ -32,13 +44,11 @@ class FramePairToViews(BaseTransform):
         frames = [results['img'], results.pop('img2')]
         views = []
         for i, frame in enumerate(frames):
-            view = dict(results, img=frame, img_shape=frame.shape[:2])
-            view.pop('affine', None)
-            view = self.pipeline(view)
+            view = run_view_pipeline(self.pipeline, results, frame)
             if view is None:
                 return None
-            views.append(view['img'])
-            results[f'affine_v{i + 1}'] = view.get('affine', np.eye(3))
+            views.append(view[0])
+            results[f'affine_v{i + 1}'] = view[1]
         results['img'] = views
         results['img_shape'] = views[0].shape[:2]
         return results

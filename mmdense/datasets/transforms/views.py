@@ -14,6 +14,7 @@ from mmpretrain.datasets.transforms import RandomResizedCrop
 
 from mmdense.models.utils.geometry import feature_grid_coords, view_correspondence
 from mmdense.registry import TRANSFORMS
+from .pair import run_view_pipeline
 
 
 @TRANSFORMS.register_module()
@@ -86,10 +87,11 @@ class CorrespondingViews(BaseTransform):
         self.max_tries = max_tries
 
     def _geometry(self, results, img):
-        view = dict(results, img=img, img_shape=img.shape[:2])
-        view.pop('affine', None)
-        view = self.geometric(view)
-        return view['img'], np.asarray(view.get('affine', np.eye(3)), dtype=np.float64)
+        view = run_view_pipeline(self.geometric, results, img)
+        if view is None:
+            raise ValueError(f'{results.get("img_path", "image")}: a geometric transform of '
+                             'CorrespondingViews dropped the sample')
+        return view
 
     def transform(self, results):
         img = results['img']
