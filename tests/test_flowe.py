@@ -179,6 +179,61 @@ def test_gradients_reach_only_the_online_branch_and_ema_moves_the_target(demo_wo
     assert set(target_before) == set(model.target_net.state_dict())
 
 
+def test_sampled_pixels_estimate_the_dense_loss(demo_world):
+    """``num_pixels``: the online MLPs run on a uniform sample of valid locations; with
+    per-pixel MLPs (no BN) the sample mean is an unbiased estimate of the dense loss and equals it
+    when the sample covers every valid location."""
+    bn_free = dict(norm_cfg=None)
+    model = _tiny_flowe(neck=dict(type='DenseNonLinearNeck', in_channels=512, hid_channels=32,
+                                  out_channels=16, **bn_free),
+                        predictor=dict(type='DenseNonLinearNeck', in_channels=16,
+                                       hid_channels=32, out_channels=16, **bn_free))
+    data = _batch(_pipeline(demo_world, scale=(0.9, 1.1)), model)
+    v1 = data['inputs'][0]
+    torch.manual_seed(0)
+    h, w = v1.shape[-2] // 8, v1.shape[-1] // 8
+    target = torch.randn(2, 16, h, w)
+    valid = torch.rand(2, 1, h, w) > 0.4
+    n_valid = int(valid.sum())
+    with torch.no_grad():
+        dense = model._pixel_loss(v1, target, valid, v1.shape[-2:])
+        model.num_pixels = h * w  # >= every valid location: the sample is all of them
+        assert torch.allclose(model._pixel_loss(v1, target, valid, v1.shape[-2:]), dense,
+                              atol=1e-5)
+        model.num_pixels = 3
+        seen = []
+        hook = model.predictor.register_forward_hook(
+            lambda mod, inp, out: seen.append(inp[0][0].shape))
+        draws = torch.stack([model._pixel_loss(v1, target, valid, v1.shape[-2:])
+                             for _ in range(300)])
+        hook.remove()
+    assert all(shape == (1, 16, 6, 1) for shape in seen)  # 3 locations x 2 images
+    assert draws.std() > 0.01  # really a sample ...
+    assert abs(draws.mean() - dense) < 4 * draws.std() / 300 ** 0.5 + 1e-3, (draws.mean(), dense)
+    assert n_valid > 6
+
+
+def test_sampled_pixels_train_and_handle_no_valid_location(demo_world):
+    model = _tiny_flowe(num_pixels=5)
+    MessageHub.get_current_instance().update_info('max_iters', 10)
+    data = _batch(_pipeline(demo_world, scale=(0.9, 1.1)), model)
+    loss = model.loss(data['inputs'], data['data_samples'])['loss']
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert model.predictor.mlp[0].weight.grad.abs().sum() > 0
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+    model.zero_grad()
+    v1 = data['inputs'][0]
+    none_valid = torch.zeros(2, 1, v1.shape[-2] // 8, v1.shape[-1] // 8, dtype=torch.bool)
+    zero = model._pixel_loss(v1, torch.randn(2, 16, *none_valid.shape[-2:]), none_valid,
+                             v1.shape[-2:])
+    assert zero.item() == 0
+    zero.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    with pytest.raises(ValueError, match="num_pixels needs resolution='feature'"):
+        _tiny_flowe(num_pixels=5, resolution='image')
+
+
 @pytest.mark.parametrize('kw', [dict(correspondence='identity'), dict(pixel=False),
                                 dict(symmetric=False), dict(occlusion='none')])
 def test_ablation_switches_train(demo_world, kw):

@@ -1,10 +1,12 @@
 """FlowE train-step cost relative to MMPretrain's BYOL, measured in one run.
 
-    python tools/benchmark/flowe_vs_byol.py [--depth 50] [--size 256 256] [--batch 2]
-        [--steps 5] [--resolution feature|image] [--device cpu|cuda]
+    python tools/benchmark/flowe_vs_byol.py [--depth 50] [--size 512 512] [--batch 2]
+        [--steps 5] [--resolution feature|image] [--num-pixels 512] [--device cpu|cuda]
 
 Both models use the same backbone (ResNet with the last two stages dilated, output stride 8),
-the same BYOL channel counts and the same inputs; each runs in its own process so its peak memory
+the same BYOL channel counts and the same inputs; the defaults are the paper config's (512x512
+crops, 2 pairs per GPU, ``num_pixels=512``; ``--num-pixels 0``: the loss at every location;
+``--resolution image`` always uses every location). Each runs in its own process so its peak memory
 (CUDA: max allocated; CPU: peak RSS growth) is its own. Prints seconds per step, the ratio
 FlowE / BYOL (target <= 1.2) and peak memory of both.
 """
@@ -52,10 +54,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--depth', type=int, default=50)
-    parser.add_argument('--size', type=int, nargs=2, default=(256, 256))
+    parser.add_argument('--size', type=int, nargs=2, default=(512, 512))
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--resolution', default='feature', choices=['feature', 'image'])
+    parser.add_argument('--num-pixels', type=int, default=512,
+                        help='FlowE num_pixels: online MLPs on K sampled valid locations per '
+                        'image (0: every location)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -63,15 +68,19 @@ def main(argv=None):
         cfg = _models(args.depth)[args.child]
         if args.child == 'flowe':
             cfg['resolution'] = args.resolution
+            cfg['num_pixels'] = (args.num_pixels or None) if args.resolution == 'feature' else None
         print(json.dumps(time_steps(cfg, _flow_samples, args.batch, tuple(args.size),
                                     args.steps, args.device)))
         return None
     res = run_children(__file__, ('byol', 'flowe'),
                        ['--depth', str(args.depth), '--size', *map(str, args.size), '--batch',
                         str(args.batch), '--steps', str(args.steps), '--resolution',
-                        args.resolution, '--device', args.device])
+                        args.resolution, '--num-pixels', str(args.num_pixels), '--device',
+                        args.device])
     print(f"ResNet-{args.depth} (output stride 8), {args.batch} x 2 views of "
-          f"{args.size[0]}x{args.size[1]}, {args.device}, loss at {args.resolution} resolution")
+          f"{args.size[0]}x{args.size[1]}, {args.device}, loss at {args.resolution} resolution, "
+          f"{args.num_pixels if args.num_pixels and args.resolution == 'feature' else 'all'} "
+          "locations per image")
     compare({'BYOL': res['byol'], 'FlowE': res['flowe']}, 'BYOL', 'FlowE', target=1.2)
     return res
 

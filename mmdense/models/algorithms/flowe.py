@@ -35,6 +35,13 @@ from ..utils.geometry import (coords_grid, feature_grid_coords, forward_backward
                               sample_at, view_correspondence)
 
 
+def _gather_locations(x, idx):
+    """(N, C, h, w) map, flat indices into N x h x w -> (1, C, M, 1), a map whose M locations
+    are the selected ones (so 1x1 convs and BN see exactly those)."""
+    c = x.shape[1]
+    return x.permute(1, 0, 2, 3).reshape(c, -1)[:, idx].view(1, c, -1, 1)
+
+
 @MODELS.register_module()
 class FlowE(BaseSelfSupervisor):
     """FlowE (see the module docstring).
@@ -57,18 +64,28 @@ class FlowE(BaseSelfSupervisor):
             (use ``flow_valid_*`` from the data samples, e.g. the demo world's exact masks) or
             ``'none'``.
         fb_alpha (tuple): ``(alpha1, alpha2)`` of the forward-backward check.
+        num_pixels (int, optional): when set (``resolution='feature'`` only), the loss of each
+            direction is estimated on ``num_pixels x N`` locations drawn uniformly without
+            replacement from the batch's valid locations, and the online projector and
+            predictor run only there (they are per-pixel, so each sampled prediction is exactly
+            the dense one, except that their BN statistics come from the sampled locations).
+            The mean over the sample is an unbiased estimate of eq. 5's mean over valid
+            locations; the target projection stays dense. None (default): every location.
     """
 
     def __init__(self, backbone, neck, predictor, loss=dict(type='MaskedCosineLoss'),
                  base_momentum=0.004, correspondence='flow', pixel=True, symmetric=True,
                  resolution='feature', occlusion='fb_check', fb_alpha=(0.01, 0.5),
-                 pretrained=None, data_preprocessor=None, init_cfg=None):
+                 num_pixels=None, pretrained=None, data_preprocessor=None, init_cfg=None):
         if correspondence not in ('flow', 'identity'):
             raise ValueError(f"correspondence must be 'flow' or 'identity', got {correspondence!r}")
         if resolution not in ('feature', 'image'):
             raise ValueError(f"resolution must be 'feature' or 'image', got {resolution!r}")
         if occlusion not in ('fb_check', 'given', 'none'):
             raise ValueError(f"occlusion must be 'fb_check', 'given' or 'none', got {occlusion!r}")
+        if num_pixels is not None and (resolution != 'feature' or int(num_pixels) < 1):
+            raise ValueError("num_pixels needs resolution='feature' and a positive count, got "
+                             f'num_pixels={num_pixels!r}, resolution={resolution!r}')
         super().__init__(backbone=backbone, neck=neck, head=None, pretrained=pretrained,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.predictor = MODELS.build(predictor)
@@ -81,11 +98,42 @@ class FlowE(BaseSelfSupervisor):
         self.resolution = resolution
         self.occlusion = occlusion
         self.fb_alpha = tuple(fb_alpha)
+        self.num_pixels = None if num_pixels is None else int(num_pixels)
 
     # ------------------------------------------------------------------ helpers
     def _online(self, img):
         """(N, 3, H, W) -> prediction (N, C, h, w)."""
         return self.predictor(self.neck(self.backbone(img)))[0]
+
+    def _pixel_loss(self, view, target, valid, view_size):
+        """Loss of one direction: online prediction of ``view`` (N, 3, H, W) against the warped
+        target (N, C, h', w') at the valid (N, 1, h', w') locations."""
+        if self.num_pixels is None:
+            pred = self._online(view)
+            if self.resolution == 'image':
+                pred = F.interpolate(pred, size=view_size, mode='bilinear', align_corners=False)
+            return self.loss_module(pred, target, valid)
+        feats = self.backbone(view)
+        feats = feats[getattr(self.neck, 'in_index', -1)]
+        if feats.shape[-2:] != target.shape[-2:]:
+            raise ValueError(f'backbone map {tuple(feats.shape)} and warped target '
+                             f'{tuple(target.shape)} are on different grids')
+        idx, weight = self._sample_locations(valid)
+        pred = self.predictor(self.neck((_gather_locations(feats, idx), )))[0]
+        return weight * self.loss_module(pred, _gather_locations(target, idx))
+
+    def _sample_locations(self, valid):
+        """Flat indices into (N x h x w) of up to ``num_pixels x N`` valid locations, drawn
+        uniformly without replacement, and the loss weight (0 when none is valid)."""
+        n = valid.shape[0]
+        candidates = valid.flatten().nonzero().squeeze(1)
+        if candidates.numel() == 0:  # keep a graph through every parameter, contribute 0
+            return torch.zeros(2, dtype=torch.long, device=valid.device), 0.0
+        k = self.num_pixels * n
+        if candidates.numel() > k:
+            candidates = candidates[torch.randperm(candidates.numel(),
+                                                   device=valid.device)[:k]]
+        return candidates, 1.0
 
     @staticmethod
     def _stack(data_samples, key):
@@ -168,23 +216,17 @@ class FlowE(BaseSelfSupervisor):
         frame_size = fw.shape[-2:] if fw is not None else tuple(
             data_samples[0].get('frame_shape', view_size))
 
-        p1 = self._online(v1)
         with torch.no_grad():
             self.target_net.update_parameters(nn.Sequential(self.backbone, self.neck))
             z2 = self.target_net(v2)[0]
             z2_w, valid1 = self.warp_target(z2, view_size, a1, a2, fw, valid_fw, frame_size)
-        if self.resolution == 'image':
-            p1 = F.interpolate(p1, size=view_size, mode='bilinear', align_corners=False)
-        loss = self.loss_module(p1, z2_w, valid1)
+        loss = self._pixel_loss(v1, z2_w, valid1, view_size)
         ratio = valid1.float().mean()
         if self.symmetric:
-            p2 = self._online(v2)
             with torch.no_grad():
                 z1 = self.target_net(v1)[0]
                 z1_w, valid2 = self.warp_target(z1, view_size, a2, a1, bw, valid_bw, frame_size)
-            if self.resolution == 'image':
-                p2 = F.interpolate(p2, size=view_size, mode='bilinear', align_corners=False)
-            loss = loss + self.loss_module(p2, z1_w, valid2)
+            loss = loss + self._pixel_loss(v2, z1_w, valid2, view_size)
             ratio = (ratio + valid2.float().mean()) / 2
         return dict(loss=loss, valid_ratio=ratio.detach())
 
