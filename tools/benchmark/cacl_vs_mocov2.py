@@ -8,13 +8,13 @@ hyper-parameters (dim 128, tau 0.07 / 0.2 as each method, queues 65536 for MoCo-
 for CACL) and the same inputs, each in its own process (peak memory is its own). CACL's
 hw x hw affinities run in chunks of at most ``--max-affinity-elems`` elements.
 """
-import argparse
 import json
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from step_compare import compare, dilated_backbone, run_children, time_steps  # noqa: E402
+from step_compare import (compare, dilated_backbone, run_children, step_parser,  # noqa: E402
+                          time_steps)
 
 
 def _models(depth, soft_cycle, max_elems):
@@ -32,27 +32,16 @@ def _models(depth, soft_cycle, max_elems):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--depth', type=int, default=18)
-    parser.add_argument('--size', type=int, nargs=2, default=(224, 224))
-    parser.add_argument('--batch', type=int, default=4)
-    parser.add_argument('--steps', type=int, default=5)
-    parser.add_argument('--device', default='cpu')
+    parser = step_parser(__doc__, depth=18, size=(224, 224), batch=4)
     parser.add_argument('--hard-cycle', action='store_true', help='identity cycle target')
     parser.add_argument('--max-affinity-elems', type=int, default=2**26)
-    parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         cfg = _models(args.depth, not args.hard_cycle, args.max_affinity_elems)[args.child]
         print(json.dumps(time_steps(cfg, lambda b, s: None, args.batch, tuple(args.size),
                                     args.steps, args.device)))
         return None
-    extra = ['--hard-cycle'] if args.hard_cycle else []
-    res = run_children(__file__, ('mocov2', 'cacl'),
-                       ['--depth', str(args.depth), '--size', *map(str, args.size), '--batch',
-                        str(args.batch), '--steps', str(args.steps), '--device', args.device,
-                        '--max-affinity-elems', str(args.max_affinity_elems), *extra])
+    res = run_children(__file__, ('mocov2', 'cacl'), argv)
     print(f"ResNet-{args.depth} (output stride 8), {args.batch} x 2 views of "
           f"{args.size[0]}x{args.size[1]}, {args.device}, "
           f"{'hard' if args.hard_cycle else 'soft'} cycle")

@@ -10,13 +10,13 @@ crops, 2 pairs per GPU, ``num_pixels=512``; ``--num-pixels 0``: the loss at ever
 (CUDA: max allocated; CPU: peak RSS growth) is its own. Prints seconds per step, the ratio
 FlowE / BYOL (target <= 1.2) and peak memory of both.
 """
-import argparse
 import json
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from step_compare import compare, dilated_backbone, run_children, time_steps  # noqa: E402
+from step_compare import (compare, dilated_backbone, run_children, step_parser,  # noqa: E402
+                          time_steps)
 
 
 def _models(depth):
@@ -51,36 +51,25 @@ def _flow_samples(batch, size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--depth', type=int, default=50)
-    parser.add_argument('--size', type=int, nargs=2, default=(512, 512))
-    parser.add_argument('--batch', type=int, default=2)
-    parser.add_argument('--steps', type=int, default=5)
+    parser = step_parser(__doc__, depth=50, size=(512, 512), batch=2)
     parser.add_argument('--resolution', default='feature', choices=['feature', 'image'])
     parser.add_argument('--num-pixels', type=int, default=512,
                         help='FlowE num_pixels: online MLPs on K sampled valid locations per '
                         'image (0: every location)')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    num_pixels = args.num_pixels if args.resolution == 'feature' else 0  # 0: every location
     if args.child:
         cfg = _models(args.depth)[args.child]
         if args.child == 'flowe':
             cfg['resolution'] = args.resolution
-            cfg['num_pixels'] = (args.num_pixels or None) if args.resolution == 'feature' else None
+            cfg['num_pixels'] = num_pixels or None
         print(json.dumps(time_steps(cfg, _flow_samples, args.batch, tuple(args.size),
                                     args.steps, args.device)))
         return None
-    res = run_children(__file__, ('byol', 'flowe'),
-                       ['--depth', str(args.depth), '--size', *map(str, args.size), '--batch',
-                        str(args.batch), '--steps', str(args.steps), '--resolution',
-                        args.resolution, '--num-pixels', str(args.num_pixels), '--device',
-                        args.device])
+    res = run_children(__file__, ('byol', 'flowe'), argv)
     print(f"ResNet-{args.depth} (output stride 8), {args.batch} x 2 views of "
           f"{args.size[0]}x{args.size[1]}, {args.device}, loss at {args.resolution} resolution, "
-          f"{args.num_pixels if args.num_pixels and args.resolution == 'feature' else 'all'} "
-          "locations per image")
+          f"{num_pixels or 'all'} locations per image")
     compare({'BYOL': res['byol'], 'FlowE': res['flowe']}, 'BYOL', 'FlowE', target=1.2)
     return res
 

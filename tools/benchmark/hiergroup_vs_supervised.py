@@ -7,13 +7,12 @@ Both: the same ResNet (Res3 + Res4) + hypercolumn head on the same inputs. Super
 classifier (21 classes) and cross entropy on a label map, one view. HierGroup: both views,
 7 regions x (10 + 5 + cns 5) sampled pixels per image from a synthetic 40-region tree.
 """
-import argparse
 import json
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from step_compare import compare, run_children, time_steps  # noqa: E402
+from step_compare import compare, run_children, step_parser, time_steps  # noqa: E402
 
 
 def _parts(depth):
@@ -72,14 +71,7 @@ def _ucm_samples(batch, size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--depth', type=int, default=50)
-    parser.add_argument('--size', type=int, nargs=2, default=(224, 224))
-    parser.add_argument('--batch', type=int, default=4)
-    parser.add_argument('--steps', type=int, default=5)
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--child', help=argparse.SUPPRESS)
+    parser = step_parser(__doc__, depth=50, size=(224, 224), batch=4)
     args = parser.parse_args(argv)
     size = tuple(args.size)
     if args.child == 'supervised':
@@ -94,9 +86,7 @@ def main(argv=None):
         print(json.dumps(time_steps(cfg, _ucm_samples, args.batch, size, args.steps,
                                     args.device)))
         return None
-    res = run_children(__file__, ('supervised', 'hiergroup'),
-                       ['--depth', str(args.depth), '--size', *map(str, size), '--batch',
-                        str(args.batch), '--steps', str(args.steps), '--device', args.device])
+    res = run_children(__file__, ('supervised', 'hiergroup'), argv)
     print(f'ResNet-{args.depth} + hypercolumn, batch {args.batch}, {size[0]}x{size[1]}, '
           f'{args.device}')
     compare({'supervised': res['supervised'], 'HierGroup': res['hiergroup']}, 'supervised',

@@ -2,7 +2,9 @@
 
 Each model runs in its own child process (so each peak memory is its own: CUDA max allocated,
 or CPU peak RSS growth), on the same random inputs, with SGD steps after two warm-up steps.
-Used by ``flowe_vs_byol.py`` and ``cacl_vs_mocov2.py``; ``compare`` prints the ratio.
+Used by ``flowe_vs_byol.py``, ``cacl_vs_mocov2.py``, ``vader_vs_mocov2.py`` and
+``hiergroup_vs_supervised.py``: ``step_parser`` gives their shared options, ``run_children`` runs
+each model with the parent's own options, ``compare`` prints the ratio.
 """
 import json
 import os.path as osp
@@ -63,8 +65,26 @@ def time_steps(cfg, make_samples, batch, size, steps, device):
     return dict(sec=(time.perf_counter() - t0) / steps, peak_mb=peak)
 
 
-def run_children(script, names, argv):
-    """Run ``script --child NAME argv...`` for each name; returns {name: result dict}."""
+def step_parser(doc, depth=50, size=(224, 224), batch=4):
+    """The options every comparison script shares (``--depth --size --batch --steps --device``
+    and the hidden ``--child`` that :func:`run_children` adds); scripts add their own."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--depth', type=int, default=depth)
+    parser.add_argument('--size', type=int, nargs=2, default=tuple(size))
+    parser.add_argument('--batch', type=int, default=batch)
+    parser.add_argument('--steps', type=int, default=5)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--child', help=argparse.SUPPRESS)
+    return parser
+
+
+def run_children(script, names, argv=None):
+    """Run ``script --child NAME ARGV...`` for each name, ``argv`` being the parent's own
+    options (default: this process's command line), so each child parses exactly what the
+    parent did; returns {name: result dict}."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     res = {}
     for name in names:
         out = subprocess.run([sys.executable, script, '--child', name, *argv],

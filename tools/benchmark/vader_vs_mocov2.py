@@ -7,13 +7,12 @@ Same encoder (ResNet, standard strides) and inputs; MoCo-v2 pools the encoder ou
 its FPN decoder (1/4-scale 128-d embedding) and the pixel NCE over 32 matched pixels per pair
 (queue 65536 for both). Each model runs in its own process (peak memory is its own).
 """
-import argparse
 import json
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from step_compare import compare, run_children, time_steps  # noqa: E402
+from step_compare import compare, run_children, step_parser, time_steps  # noqa: E402
 
 
 def _models(depth):
@@ -45,22 +44,13 @@ def _samples(batch, size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--depth', type=int, default=50)
-    parser.add_argument('--size', type=int, nargs=2, default=(224, 224))
-    parser.add_argument('--batch', type=int, default=4)
-    parser.add_argument('--steps', type=int, default=5)
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--child', help=argparse.SUPPRESS)
+    parser = step_parser(__doc__, depth=50, size=(224, 224), batch=4)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(time_steps(_models(args.depth)[args.child], _samples, args.batch,
                                     tuple(args.size), args.steps, args.device)))
         return None
-    res = run_children(__file__, ('mocov2', 'vader'),
-                       ['--depth', str(args.depth), '--size', *map(str, args.size), '--batch',
-                        str(args.batch), '--steps', str(args.steps), '--device', args.device])
+    res = run_children(__file__, ('mocov2', 'vader'), argv)
     print(f"ResNet-{args.depth}, {args.batch} x 2 views of {args.size[0]}x{args.size[1]}, "
           f"{args.device}")
     compare({'MoCo-v2': res['mocov2'], 'VADeR': res['vader']}, 'MoCo-v2', 'VADeR')
