@@ -44,3 +44,15 @@ def test_feature_grid_matches_bilinear_upsampling_centres():
     np.testing.assert_allclose(g[0, 1, :, 0].numpy(), [1.5, 5.5])
     # a single stride is used for both axes
     np.testing.assert_allclose(feature_grid_coords(1, 1, 2, 8)[0, :, 0, 1].numpy(), [11.5, 3.5])
+
+
+def test_pixel_to_grid_inverts_the_feature_grid():
+    from mmdense.models.utils import coords_grid, feature_grid_coords, pixel_to_grid
+    g = feature_grid_coords(2, 3, 5, (4, 8))
+    np.testing.assert_allclose(pixel_to_grid(g, (4, 8)).numpy(), coords_grid(2, 3, 5).numpy(),
+                               atol=1e-6)
+    # (x, y) along dim 0: pixel (11.5, 1.5) at strides (y 4, x 8) is grid (1, 0)
+    np.testing.assert_allclose(pixel_to_grid(torch.tensor([[11.5], [1.5]]), (4, 8), dim=0)
+                               .numpy(), [[1.0], [0.0]])
+    np.testing.assert_allclose(pixel_to_grid(torch.tensor([[11.5], [3.5]]), 8, dim=0).numpy(),
+                               [[1.0], [0.0]])

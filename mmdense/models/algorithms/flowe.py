@@ -32,7 +32,7 @@ from mmpretrain.models.utils import CosineEMA
 
 from mmdense.registry import MODELS
 from ..utils.geometry import (coords_grid, feature_grid_coords, forward_backward_consistency,
-                              sample_at, view_correspondence)
+                              pixel_to_grid, sample_at, view_correspondence)
 
 
 def _gather_locations(x, idx):
@@ -193,9 +193,7 @@ class FlowE(BaseSelfSupervisor):
         coords, valid = view_correspondence(query, affine_src, affine_tgt, flow, flow_valid,
                                             tgt_size=(H, W), frame_size=frame_size)
         # target-view pixels -> target feature-grid coordinates
-        coords = torch.stack([(coords[:, 0] + 0.5) / stride_x - 0.5,
-                              (coords[:, 1] + 0.5) / stride_y - 0.5], 1)
-        warped, inside = sample_at(target, coords)
+        warped, inside = sample_at(target, pixel_to_grid(coords, (stride_y, stride_x)))
         return warped, valid & inside
 
     # ------------------------------------------------------------------ training

@@ -27,7 +27,8 @@ from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 
 from mmdense.registry import MODELS
 from ..utils.dense_contrast import pixel_infonce
-from ..utils.geometry import feature_grid_coords, sample_at, view_correspondence
+from ..utils.geometry import (feature_grid_coords, pixel_to_grid, sample_at,
+                              view_correspondence)
 from ..utils.queue import FeatureQueue
 from ..utils.shuffle_bn import shuffled_forward
 
@@ -106,17 +107,14 @@ class VADeR(BaseSelfSupervisor):
             else:
                 pick = cand[torch.randint(cand.numel(), (self.num_matches, ),
                                           generator=generator)]
-            pts = tgt.flatten(2)[0][:, pick]  # (2, M) view-2 pixels
-            if self.matching == 'random':  # Table 3 "unmatched": any pixel of view 2
-                pts = torch.stack([torch.randint(w, (self.num_matches, ), generator=generator),
-                                   torch.randint(h, (self.num_matches, ), generator=generator)])
-                pts = pts.double() * torch.tensor([[stride[1]], [stride[0]]]) + torch.tensor(
-                    [[stride[1] / 2 - 0.5], [stride[0] / 2 - 0.5]])
-            # view-2 pixel -> view-2 feature grid: x_f = (x + 0.5) / stride - 0.5
-            fx = (pts[0] + 0.5) / stride[1] - 0.5
-            fy = (pts[1] + 0.5) / stride[0] - 0.5
+            if self.matching == 'random':  # Table 3 "unmatched": any location of view 2
+                grid = torch.stack([torch.randint(w, (self.num_matches, ), generator=generator),
+                                    torch.randint(h, (self.num_matches, ), generator=generator)])
+                grid = grid.double()
+            else:  # (2, M) view-2 pixels -> view-2 feature grid
+                grid = pixel_to_grid(tgt.flatten(2)[0][:, pick], stride, dim=0)
             idx.append(pick)
-            coords.append(torch.stack([fx, fy])[:, None])
+            coords.append(grid[:, None])
         return torch.stack(idx), torch.stack(coords)
 
     def loss(self, inputs, data_samples, **kwargs):

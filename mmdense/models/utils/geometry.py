@@ -112,6 +112,23 @@ def feature_grid_coords(n, h, w, stride, device=None, dtype=torch.float32):
     return grid * scale - 0.5
 
 
+def pixel_to_grid(coords, stride, dim=1):
+    """Image-pixel coordinates -> coordinates on a stride-``stride`` feature grid, the inverse of
+    :func:`feature_grid_coords`: ``x_f = (x + 0.5) / stride_x - 0.5``, same for y.
+
+    Args:
+        coords (Tensor): pixel coordinates with (x, y) along ``dim``, e.g. (N, 2, h, w) or (2, M).
+        stride: a number or ``(stride_y, stride_x)``.
+        dim (int): the dimension holding (x, y).
+
+    Returns:
+        Tensor: the same shape, in feature-grid units (for :func:`sample_at`).
+    """
+    sy, sx = stride if isinstance(stride, (tuple, list)) else (stride, stride)
+    x, y = coords.unbind(dim)
+    return torch.stack([(x + 0.5) / sx - 0.5, (y + 0.5) / sy - 0.5], dim)
+
+
 def view_correspondence(query, affine_src, affine_tgt, flow=None, flow_valid=None,
                         tgt_size=None, frame_size=None):
     """Map view-pixel coordinates of the source view to the target view through the raw frames.
