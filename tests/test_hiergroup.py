@@ -188,9 +188,11 @@ def test_region_maps_follow_crops_and_flips(demo_world, demo_ucm):
             assert agree.mean() > 0.95
 
 
-def test_hiergroup_loss_and_demo_training(demo_world, demo_ucm, tmp_path):
+def _model_and_data(demo_world, demo_ucm, num_images, **model_kw):
+    """A train-mode HierGroup (backbone, neck and options from ``model_kw``) and
+    its preprocessed batch of the first frames of ``num_images`` demo clips (64x64 views)."""
     pipe = _pipeline(demo_world, demo_ucm, scale=64)
-    paths = sorted(glob.glob(f'{demo_world}/frames/*/00000.png'))[:3]
+    paths = sorted(glob.glob(f'{demo_world}/frames/*/00000.png'))[:num_images]
     np.random.seed(0)
     batch = default_collate([_item(pipe, p) for p in paths])
     init_default_scope('mmdense')
@@ -198,10 +200,15 @@ def test_hiergroup_loss_and_demo_training(demo_world, demo_ucm, tmp_path):
         type='HierGroup', cns=5,
         data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
                                std=[58.395, 57.12, 57.375], to_rgb=True),
-        backbone=dict(type='ResNet', depth=18, out_indices=(1, 2)),
-        neck=dict(type='HypercolumnNeck', in_channels=(128, 256))))
+        **model_kw))
     model.train()
-    data = model.data_preprocessor(batch, True)
+    return model, model.data_preprocessor(batch, True)
+
+
+def test_hiergroup_loss_and_demo_training(demo_world, demo_ucm, tmp_path):
+    model, data = _model_and_data(
+        demo_world, demo_ucm, 3, backbone=dict(type='ResNet', depth=18, out_indices=(1, 2)),
+        neck=dict(type='HypercolumnNeck', in_channels=(128, 256)))
     torch.manual_seed(0)
     loss = model.loss(data['inputs'], data['data_samples'])['loss']
     assert torch.isfinite(loss) and loss > 0
@@ -220,21 +227,11 @@ def test_hiergroup_loss_and_demo_training(demo_world, demo_ucm, tmp_path):
 
 
 def test_hiergroup_plus_moco_adds_the_image_level_loss(demo_world, demo_ucm):
-    pipe = _pipeline(demo_world, demo_ucm, scale=64)
-    paths = sorted(glob.glob(f'{demo_world}/frames/*/00000.png'))[:4]
-    np.random.seed(0)
-    batch = default_collate([_item(pipe, p) for p in paths])
-    init_default_scope('mmdense')
-    model = MODELS.build(dict(
-        type='HierGroup', cns=5,
-        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], to_rgb=True),
-        backbone=dict(type='ResNet', depth=18, out_indices=(1, 2, 3)),
+    model, data = _model_and_data(
+        demo_world, demo_ucm, 4, backbone=dict(type='ResNet', depth=18, out_indices=(1, 2, 3)),
         neck=dict(type='HypercolumnNeck', in_channels=(128, 256), in_index=(0, 1)),
         moco=dict(neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=512,
-                            out_channels=128, with_avg_pool=True), queue_len=64)))
-    model.train()
-    data = model.data_preprocessor(batch, True)
+                            out_channels=128, with_avg_pool=True), queue_len=64))
     losses = model.loss(data['inputs'], data['data_samples'])
     assert set(losses) == {'loss', 'loss_moco'}
     assert int(model.moco_queue.ptr) == 4
