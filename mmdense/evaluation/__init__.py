@@ -1,4 +1,4 @@
-from .dense_probe import dense_linear_probe, extract_dense_features
+from .dense_probe import class_areas, dense_linear_probe, extract_dense_features
 from .encoder import DenseEncoder
 
-__all__ = ['dense_linear_probe', 'extract_dense_features', 'DenseEncoder']
+__all__ = ['class_areas', 'dense_linear_probe', 'extract_dense_features', 'DenseEncoder']

@@ -15,6 +15,25 @@ import torch
 import torch.nn.functional as F
 
 
+def class_areas(preds, labels, num_classes, ignore_index=255):
+    """Per-class areas summed over images, by MMSeg's ``IoUMetric.intersect_and_union``.
+
+    Args:
+        preds (Tensor | ndarray): (N, H, W) predicted class maps.
+        labels (ndarray): (N, H, W) int class maps; ``ignore_index`` pixels are left out.
+
+    Returns:
+        list[Tensor]: ``[intersect, union, pred, label]`` areas, each (num_classes,), the input
+        of ``IoUMetric.total_area_to_metrics``.
+    """
+    from mmseg.evaluation.metrics import IoUMetric
+    areas = [IoUMetric.intersect_and_union(torch.as_tensor(p),
+                                           torch.from_numpy(np.asarray(lbl).astype(np.int64)),
+                                           num_classes, ignore_index)
+             for p, lbl in zip(preds, labels)]
+    return [sum(a[i] for a in areas) for i in range(4)]
+
+
 @torch.no_grad()
 def extract_dense_features(backbone, images, mean, std, to_rgb=True, out_index=-1,
                            batch_size=8, device='cpu'):
@@ -95,10 +114,7 @@ def dense_linear_probe(train_feats, train_labels, val_feats, val_labels, num_cla
     logits = logits + torch.from_numpy(bias).view(1, -1, 1, 1)
     H, W = val_labels.shape[1:]
     pred = F.interpolate(logits, size=(H, W), mode='bilinear', align_corners=False).argmax(1)
-    areas = [IoUMetric.intersect_and_union(p, torch.from_numpy(lbl.astype(np.int64)),
-                                           num_classes, ignore_index)
-             for p, lbl in zip(pred, val_labels)]
-    totals = [sum(a[i] for a in areas) for i in range(4)]
+    totals = class_areas(pred, val_labels, num_classes, ignore_index)
     metrics = IoUMetric.total_area_to_metrics(*totals, metrics=['mIoU'])
     iou = np.nan_to_num(metrics['IoU'].numpy() if torch.is_tensor(metrics['IoU'])
                         else np.asarray(metrics['IoU']))

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.cluster import KMeans
 
+from mmdense.evaluation import class_areas
+
 
 def kmeans_segments(feat, k=15, seed=0):
     """(C, h, w) features -> ((h, w) segment ids, (S, C) unit descriptors), S <= k."""
@@ -59,11 +61,6 @@ def segment_retrieval(train_feats, train_labels, val_feats, val_labels, num_clas
         nn_idx = (desc @ bank.T).argmax(1)
         preds.append(bank_labels[nn_idx][ids])
     preds = np.stack(preds)
-    valid = val_labels != ignore_index
-    iou = np.full(num_classes, np.nan)
-    for c in range(num_classes):
-        p, g = (preds == c) & valid, (val_labels == c) & valid
-        union = (p | g).sum()
-        if union:
-            iou[c] = (p & g).sum() / union
+    inter, union = class_areas(preds, val_labels, num_classes, ignore_index)[:2]
+    iou = (inter.double() / union.double()).numpy()  # 0 / 0 = NaN: in neither val nor preds
     return dict(iou=iou, miou=float(np.nanmean(iou)), pred=preds)
