@@ -3,7 +3,7 @@
 _base_ = [
     '../_base_/datasets/demo_world_pairs.py',
     '../_base_/schedules/sgd_cosine_300iters_demo.py',
-    '../_base_/default_runtime.py',
+    '../_base_/demo_runtime.py',
 ]
 
 model = dict(
@@ -17,8 +17,3 @@ model = dict(
     neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=512, out_channels=128,
               with_avg_pool=True),
     head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), temperature=0.2))
-
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
-log_processor = dict(by_epoch=False)

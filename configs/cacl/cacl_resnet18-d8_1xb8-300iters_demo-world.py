@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/models/cacl_r18-d8.py',
     '../_base_/datasets/demo_world_pairs.py',
     '../_base_/schedules/sgd_cosine_300iters_demo.py',
-    '../_base_/default_runtime.py',
+    '../_base_/demo_runtime.py',
 ]
 model = dict(queue_len=512)
 view_pipeline = [
@@ -25,7 +25,3 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
-log_processor = dict(by_epoch=False)

@@ -3,7 +3,7 @@
 _base_ = [
     '../_base_/datasets/demo_world_flow_pairs.py',
     '../_base_/schedules/lars_coslr_60k.py',
-    '../_base_/default_runtime.py',
+    '../_base_/demo_runtime.py',
 ]
 
 model = dict(
@@ -24,9 +24,4 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=300, T_max=280),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
-
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
-log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=8)

@@ -3,7 +3,7 @@
 #   python tools/ucm/compute_ucm.py data/demo_world/frames data/demo_world_ucm
 _base_ = [
     '../_base_/models/hiergroup_r50-hypercolumn.py',
-    '../_base_/default_runtime.py',
+    '../_base_/demo_runtime.py',
 ]
 data_root = 'data/demo_world/'
 ucm_root = 'data/demo_world_ucm'
@@ -37,7 +37,3 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=300, T_max=280),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
-log_processor = dict(by_epoch=False)

@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/models/vader_r50-fpn.py',
     '../_base_/datasets/demo_world_pairs.py',
     '../_base_/schedules/sgd_cosine_300iters_demo.py',
-    '../_base_/default_runtime.py',
+    '../_base_/demo_runtime.py',
 ]
 model = dict(backbone=dict(depth=18), neck=dict(in_channels=[64, 128, 256, 512]),
              queue_len=2048)
@@ -31,7 +31,3 @@ train_dataloader = dict(dataset=dict(interval_frames=0, pipeline=train_pipeline)
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03, weight_decay=1e-4, momentum=0.9),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
-log_processor = dict(by_epoch=False)
