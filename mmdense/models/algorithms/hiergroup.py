@@ -46,7 +46,9 @@ class HierGroup(BaseSelfSupervisor):
         cns (int): cross-image negatives per anchor (5 in the main setting; 0 / 20 ablations).
         temperature (float): divides the cosine similarities (1: eq. 1 as written).
         moco (dict, optional): "Ours + MoCo": ``neck`` (e.g. ``MoCoV2Neck(2048, 2048, 128)``),
-            ``queue_len`` (65536), ``momentum`` (0.001), ``temperature`` (0.2), ``weight`` (1).
+            ``queue_len`` (65536), ``momentum`` (0.001), ``temperature`` (0.2), ``weight`` (1),
+            ``shuffle_bn_splits`` (2: BN sub-batches of the momentum forward on one process, as
+            VADeR's / CACL's option of that name).
 
     The pair sampler's numpy generator is seeded from torch's, so runs with a fixed
     ``randomness.seed`` repeat.
@@ -82,7 +84,8 @@ class HierGroup(BaseSelfSupervisor):
         self.momentum_net.update_parameters(nn.Sequential(self.backbone, self.moco_neck))
         with torch.no_grad():
             k = shuffled_forward(lambda x: self.momentum_net.module[1](
-                (self.momentum_net.module[0](x)[-1], ))[0], v2, 2)
+                (self.momentum_net.module[0](x)[-1], ))[0], v2,
+                self.moco.get('shuffle_bn_splits', 2))
             k = F.normalize(k, dim=1)
         loss = pixel_infonce(q[:, None], k[:, None], self.moco_queue(),
                              self.moco.get('temperature', 0.2)).mean()
