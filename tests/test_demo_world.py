@@ -9,7 +9,7 @@ import torch
 
 from mmdense.datasets import generate_demo_world
 from mmdense.datasets.demo_world import CLASSES
-from mmdense.models.utils import flow_warp
+from mmdense.structures import flow_warp
 
 
 def _frame(root, clip, t):

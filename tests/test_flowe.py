@@ -13,8 +13,7 @@ from mmengine.registry import init_default_scope
 from mmdense.datasets import FramePairDataset
 from mmdense.datasets.flow_estimators import build_flow_estimator, endpoint_error
 from mmdense.datasets.transforms import PairRandomResizedCrop, RandomAffineView, read_flow
-from mmdense.models.utils import (forward_backward_consistency, sample_at,
-                                  view_correspondence)
+from mmdense.structures import forward_backward_consistency, sample_at, view_correspondence
 from mmdense.registry import MODELS
 
 

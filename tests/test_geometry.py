@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmdense.models.utils import compose_affine, coords_grid, flow_warp, to_homogeneous
+from mmdense.structures import compose_affine, coords_grid, flow_warp, to_homogeneous
 
 
 def test_flow_warp_translation_and_bounds():
@@ -37,7 +37,7 @@ def test_affine_helpers():
 
 
 def test_feature_grid_matches_bilinear_upsampling_centres():
-    from mmdense.models.utils import feature_grid_coords
+    from mmdense.structures import feature_grid_coords
     g = feature_grid_coords(1, 2, 3, (4, 8))
     # x centres of 3 columns at stride 8 over 24 pixels: 3.5, 11.5, 19.5; y at stride 4: 1.5, 5.5
     np.testing.assert_allclose(g[0, 0, 0].numpy(), [3.5, 11.5, 19.5])
@@ -47,7 +47,7 @@ def test_feature_grid_matches_bilinear_upsampling_centres():
 
 
 def test_pixel_to_grid_inverts_the_feature_grid():
-    from mmdense.models.utils import coords_grid, feature_grid_coords, pixel_to_grid
+    from mmdense.structures import coords_grid, feature_grid_coords, pixel_to_grid
     g = feature_grid_coords(2, 3, 5, (4, 8))
     np.testing.assert_allclose(pixel_to_grid(g, (4, 8)).numpy(), coords_grid(2, 3, 5).numpy(),
                                atol=1e-6)
@@ -56,3 +56,32 @@ def test_pixel_to_grid_inverts_the_feature_grid():
                                .numpy(), [[1.0], [0.0]])
     np.testing.assert_allclose(pixel_to_grid(torch.tensor([[11.5], [3.5]]), 8, dim=0).numpy(),
                                [[1.0], [0.0]])
+
+
+def test_datasets_and_structures_import_nothing_from_models():
+    """Layering (as MMDet's ``structures/``): geometry sits below data and models, and the data
+    pipeline never reaches into ``mmdense.models``."""
+    import ast
+    from pathlib import Path
+
+    import mmdense
+    root = Path(mmdense.__file__).parent
+    offenders = []
+    for pkg in ('datasets', 'structures'):
+        for path in sorted((root / pkg).rglob('*.py')):
+            rel_pkg = path.relative_to(root).parts[:-1]
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    if node.level:  # resolve relative imports against the file's package
+                        base = list(rel_pkg[:len(rel_pkg) - node.level + 1])
+                        name = '.'.join(['mmdense'] + base + ([node.module] if node.module else []))
+                    else:
+                        name = node.module or ''
+                    names = [name]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                else:
+                    continue
+                offenders += [f'{path.relative_to(root)}: {n}' for n in names
+                              if n.startswith('mmdense.models')]
+    assert not offenders, offenders

@@ -69,12 +69,12 @@ def test_frozen_readout_keeps_the_backbone_bit_identical(demo_world, tmp_path):
 
 
 def test_readout_script_and_random_baseline(demo_world, tmp_path):
-    r = run_tool(['bash', 'tools/benchmarks/readout.sh', SEG, 'none', '1',
+    r = run_tool(['bash', 'tools/readout/readout.sh', SEG, 'none', '1',
                   *_opts(demo_world, tmp_path / 'wd', 'None', iters=2)],
                  env=dict(PYTHON=sys.executable))
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'ReadoutResNet: loaded' not in r.stdout + r.stderr  # random init: nothing loaded
-    r = run_tool(['bash', 'tools/benchmarks/readout.sh', SEG, str(tmp_path / 'missing.pth')],
+    r = run_tool(['bash', 'tools/readout/readout.sh', SEG, str(tmp_path / 'missing.pth')],
                  env=dict(PYTHON=sys.executable))
     assert r.returncode == 2 and 'missing.pth does not exist' in r.stderr
 

@@ -141,7 +141,7 @@ def test_bdd100k_converter_errors_name_the_file_and_entry(tmp_path):
 
 
 def test_readout_options_cover_the_c4_shared_head(tmp_path):
-    sys.path.insert(0, f'{REPO}/tools/benchmarks')
+    sys.path.insert(0, f'{REPO}/tools/readout')
     from readout_options import readout_options
     ckpt = tmp_path / 'x.pth'
     ckpt.write_bytes(b'')
@@ -163,7 +163,7 @@ def test_slurm_readout_script(demo_world, tmp_path):
     wd = tmp_path / 'wd'
     opts = _opts(demo_world, wd, ckpt, iters=2)
     assert opts[:2] == ['--work-dir', str(wd)]
-    r = run_tool(['bash', 'tools/benchmarks/slurm_readout.sh', 'cpu', 'ro', SEG, str(ckpt),
+    r = run_tool(['bash', 'tools/readout/slurm_readout.sh', 'cpu', 'ro', SEG, str(ckpt),
                   str(wd), *opts[2:]],
                  env=dict(PYTHON=sys.executable, GPUS='1', GPUS_PER_NODE='1',
                           PORT=str(29450 + os.getpid() % 200),

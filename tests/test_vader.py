@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 from helpers import run_tool
 
 import mmdense  # noqa: F401
-from mmdense.models.utils.geometry import feature_grid_coords, sample_at, view_correspondence
+from mmdense.structures.geometry import feature_grid_coords, sample_at, view_correspondence
 from mmdense.registry import MODELS, TRANSFORMS
 
 DEMO = 'configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py'
@@ -153,7 +153,7 @@ def test_vader_demo_then_frozen_decoder_readout(demo_world, tmp_path):
     state = torch.load(ckpt, weights_only=True)['state_dict']
     assert int(state['queue.ptr']) == 2 * 2 * 32
     ro = tmp_path / 'ro'
-    r = run_tool(['bash', 'tools/benchmarks/readout.sh', READOUT, str(ckpt), '1',
+    r = run_tool(['bash', 'tools/readout/readout.sh', READOUT, str(ckpt), '1',
                   '--work-dir', str(ro), '--cfg-options', 'train_cfg.max_iters=2',
                   'train_cfg.val_interval=2', 'param_scheduler.0.end=2',
                   f'train_dataloader.dataset.data_root={demo_world}',
@@ -231,7 +231,7 @@ def test_nyu_depth_readout_on_a_tiny_nyu_layout(tmp_path):
     cfg = 'configs/readout/depth/linear-decoder_r50-fpn-frozen_4xb4-20k_nyu-480x480.py'
     test_opts = [f'{dl}.dataset.{k}' for dl in ('val_dataloader', 'test_dataloader')
                  for k in (f'data_root={root}', 'pipeline.1.scale=(80,64)')]
-    r = run_tool(['bash', 'tools/benchmarks/readout.sh', cfg, str(ckpt), '1',
+    r = run_tool(['bash', 'tools/readout/readout.sh', cfg, str(ckpt), '1',
                   '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
                   'model.backbone.depth=18', 'model.neck.in_channels=[64,128,256,512]',
                   'model.data_preprocessor.size=(48,48)',

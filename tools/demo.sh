@@ -41,7 +41,7 @@ RO_OPTS=(train_cfg.max_iters="$RO_ITERS" train_cfg.val_interval="$RO_ITERS")
 readout() {  # readout TASK CONFIG RUN CKPT [cfg-options...]
   local log="$WORK_DIR/${1}_readout_$3.log"
   echo "[demo] frozen $1 readout ($3 encoder): $2"
-  bash tools/benchmarks/readout.sh "$2" "$4" 1 --work-dir "$WORK_DIR/${1}_readout_$3" \
+  bash tools/readout/readout.sh "$2" "$4" 1 --work-dir "$WORK_DIR/${1}_readout_$3" \
     --cfg-options "${RO_OPTS[@]}" "${@:5}" > "$log" 2>&1 || { tail -n 30 "$log"; exit 1; }
 }
 for run in pretrained random; do

@@ -1,7 +1,7 @@
 # CPU demo: CACL on demo-world frame pairs (1-3 frames apart, the clips are short), ResNet-18
 # dilated, 112x112 crops at the same position in both frames, 300 iterations of SGD; the queues
 # are shortened to the demo's batch. Read out with
-#   tools/benchmarks/readout.sh \
+#   tools/readout/readout.sh \
 #       configs/readout/seg/linear_r18-d8-frozen_1xb8-400iters_demo-world.py CKPT 1
 _base_ = [
     '../_base_/models/cacl_r18-d8.py',

@@ -1,7 +1,7 @@
 # CPU demo: VADeR on demo-world frames (single images: interval 0), ResNet-18 + FPN decoder,
 # 96x96 views, 300 iterations of SGD (decoder lr 0.03, encoder x0.1 since it starts from scratch
 # here, not from MoCo), a 2048-pixel queue. Read the decoder out with
-#   tools/benchmarks/readout.sh \
+#   tools/readout/readout.sh \
 #       configs/readout/seg/linear-decoder_r18-fpn-frozen_1xb8-400iters_demo-world.py CKPT 1
 _base_ = [
     '../_base_/models/vader_r50-fpn.py',

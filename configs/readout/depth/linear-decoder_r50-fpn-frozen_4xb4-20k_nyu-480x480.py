@@ -3,7 +3,7 @@
 # (RMSE and the usual threshold accuracies). The paper's schedule is in its supplement; ours:
 # 20k iterations, batch 16, SGD lr 0.01, poly. Albumentations colour jitter of MMSeg's NYU base
 # is left out (no extra dependency).
-#   tools/benchmarks/readout.sh THIS work_dirs/vader/iter_X.pth 4
+#   tools/readout/readout.sh THIS work_dirs/vader/iter_X.pth 4
 _base_ = [
     '../../_base_/readout/models/linear-decoder_r50-fpn_frozen.py',
     'mmseg::_base_/datasets/nyu.py',

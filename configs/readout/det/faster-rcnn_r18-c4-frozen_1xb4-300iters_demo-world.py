@@ -1,7 +1,7 @@
 # Frozen-encoder detection readout on the demo world: Faster R-CNN with the ResNet-C4 design, the
 # encoder's first three stages as the frozen backbone and its fourth stage as the frozen shared
 # RoI head, both loaded strictly from the same mmdense checkpoint (backbone.*):
-#   tools/benchmarks/readout.sh THIS CKPT 1      (CKPT=none: the random-init baseline)
+#   tools/readout/readout.sh THIS CKPT 1      (CKPT=none: the random-init baseline)
 # Only the RPN and the box classifier / regressor are trained. ResNet-18 as in the FlowE demo.
 _base_ = [
     '../../_base_/readout/models/faster-rcnn_r50-c4_frozen.py',

@@ -4,7 +4,7 @@
 #   python tools/dataset_converters/bdd100k_det_to_coco.py \
 #       data/bdd100k/labels/det_20/det_train.json data/bdd100k/annotations/det_train_8cls_coco.json
 #   (and the same for val), then
-#   tools/benchmarks/readout.sh THIS work_dirs/flowe_r50_bdd/iter_60000.pth 8
+#   tools/readout/readout.sh THIS work_dirs/flowe_r50_bdd/iter_60000.pth 8
 _base_ = [
     '../../_base_/readout/models/faster-rcnn_r50-c4_frozen.py',
     '../../_base_/readout/datasets/bdd100k_det.py',

@@ -1,7 +1,7 @@
 # Transitive invariance readout (sec. 6): Faster R-CNN VGG16 on PASCAL VOC 2007 trainval -> test,
 # all layers fine-tuned from the TripletSiamese checkpoint, lr 0.00025 as the paper (SGD m 0.9,
 # wd 5e-4), batch 2; 12 epochs (VOC07 trainval repeated 3x, 4 epochs, step after 3).
-#   tools/benchmarks/readout.sh THIS work_dirs/triplet-siamese/iter_200000.pth 1
+#   tools/readout/readout.sh THIS work_dirs/triplet-siamese/iter_200000.pth 1
 _base_ = [
     '../../_base_/readout/models/faster-rcnn_vgg16_finetune.py',
     'mmdet::_base_/datasets/voc0712.py',

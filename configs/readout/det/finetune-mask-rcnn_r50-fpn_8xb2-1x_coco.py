@@ -2,7 +2,7 @@
 # the FPN decoder (neck.fpn.* -> the detector's FPN, where names and shapes match) start from the
 # VADeR checkpoint; everything is fine-tuned with SyncBN, BN added on all FPN layers (MoCo's
 # fine-tuning setup); MMDet's 1x schedule.
-#   tools/benchmarks/readout.sh THIS work_dirs/vader/iter_X.pth 8
+#   tools/readout/readout.sh THIS work_dirs/vader/iter_X.pth 8
 _base_ = [
     '../../_base_/readout/models/mask-rcnn_r50-fpn_frozen.py',
     'mmdet::_base_/datasets/coco_instance.py',

@@ -2,7 +2,7 @@
 # (dilated ResNet-18, output stride 8) frozen (no gradients, BN in eval mode) + FlowE's standard
 # header, one 3x3 convolution to per-pixel logits (DeepLab-v1 style).
 #   python tools/train.py THIS --cfg-options model.backbone.pretrained_ckpt=work_dirs/x/iter_300.pth
-# or tools/benchmarks/readout.sh THIS CKPT 1. Without a checkpoint: the random-init baseline.
+# or tools/readout/readout.sh THIS CKPT 1. Without a checkpoint: the random-init baseline.
 _base_ = ['../../_base_/readout/demo_world_seg.py', '../../_base_/readout/runtime_seg.py']
 pretrained_ckpt = None
 norm_cfg = dict(type='BN', requires_grad=False)

@@ -10,7 +10,7 @@ Pipeline of a FlowE config::
 
 The frames after ``PairRandomResizedCrop`` are "the frames" of the algorithm: flows are in their
 pixels and each view's affine maps them to that view (see
-:func:`mmdense.models.utils.view_correspondence`).
+:func:`mmdense.structures.view_correspondence`).
 """
 import os
 import os.path as osp

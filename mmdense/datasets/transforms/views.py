@@ -2,7 +2,7 @@
 
 MMPretrain's ``MultiView`` throws each view's geometry away; dense methods need it. Every
 geometric transform here records its frame -> view map as a 3x3 ``affine`` (composed with the
-earlier ones, pixel-centre convention of :mod:`mmdense.models.utils.geometry`), so the model can
+earlier ones, pixel-centre convention of :mod:`mmdense.structures.geometry`), so the model can
 map any view-1 pixel to view 2 with ``A2 . A1^-1`` (``view_correspondence``, the same utility
 FlowE composes with optical flow).
 """
@@ -12,7 +12,7 @@ import torch
 from mmcv.transforms import BaseTransform, Compose
 from mmpretrain.datasets.transforms import RandomResizedCrop
 
-from mmdense.models.utils.geometry import feature_grid_coords, view_correspondence
+from mmdense.structures.geometry import feature_grid_coords, view_correspondence
 from mmdense.registry import TRANSFORMS
 from .pair import run_view_pipeline
 

@@ -31,8 +31,9 @@ from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from mmpretrain.models.utils import CosineEMA
 
 from mmdense.registry import MODELS
-from ..utils.geometry import (coords_grid, feature_grid_coords, forward_backward_consistency,
-                              pixel_to_grid, sample_at, view_correspondence)
+from ...structures.geometry import (coords_grid, feature_grid_coords,
+                                    forward_backward_consistency, pixel_to_grid, sample_at,
+                                    view_correspondence)
 
 
 def _gather_locations(x, idx):

@@ -26,9 +26,9 @@ from mmengine.model import ExponentialMovingAverage
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 
 from mmdense.registry import MODELS
+from ...structures.geometry import (feature_grid_coords, pixel_to_grid, sample_at,
+                                    view_correspondence)
 from ..utils.dense_contrast import pixel_infonce
-from ..utils.geometry import (feature_grid_coords, pixel_to_grid, sample_at,
-                              view_correspondence)
 from ..utils.queue import FeatureQueue
 from ..utils.shuffle_bn import shuffled_forward
 

@@ -1,7 +1,3 @@
-from .geometry import (compose_affine, coords_grid, feature_grid_coords, flow_warp,
-                       forward_backward_consistency, pixel_to_grid, sample_at,
-                       to_homogeneous, view_correspondence)
+"""Model-side building blocks: dense contrast, queues, region pairs, shuffled BN.
 
-__all__ = ['compose_affine', 'coords_grid', 'feature_grid_coords', 'flow_warp',
-           'forward_backward_consistency', 'pixel_to_grid', 'sample_at', 'to_homogeneous',
-           'view_correspondence']
+Geometry shared with the data pipelines lives in :mod:`mmdense.structures`."""

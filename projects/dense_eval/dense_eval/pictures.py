@@ -66,7 +66,7 @@ def correspondence_overlay(view1, view2, affine_v1, affine_v2, frame_shape, num=
     Returns:
         ndarray: (H, 2W, 3) uint8.
     """
-    from mmdense.models.utils.geometry import coords_grid, view_correspondence
+    from mmdense.structures.geometry import coords_grid, view_correspondence
     h, w = view1.shape[:2]
     query = coords_grid(1, h, w, dtype=torch.float64)
     tgt, valid = view_correspondence(query, torch.as_tensor(affine_v1)[None].double(),

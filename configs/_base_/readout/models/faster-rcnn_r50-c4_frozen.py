@@ -3,7 +3,7 @@
 # shared RoI head; both load `backbone.*` strictly from the same mmdense checkpoint and are frozen
 # (no gradients, BN in eval mode). Only the small RPN and the two linear box layers are trained.
 # Dilation does not change parameter shapes, so a dilated (output-stride-8) pretraining encoder
-# loads here with the standard strides. Set the checkpoint with tools/benchmarks/readout.sh or
+# loads here with the standard strides. Set the checkpoint with tools/readout/readout.sh or
 #   --cfg-options model.backbone.pretrained_ckpt=CKPT \
 #                 model.roi_head.shared_head.pretrained_ckpt=CKPT
 # The RPN, box head and train / test settings are MMDet's own C4 model; only the encoder parts

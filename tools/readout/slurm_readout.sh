@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/benchmarks/slurm_readout.sh PARTITION JOB_NAME READOUT_CONFIG PRETRAIN_CKPT WORK_DIR
+# tools/readout/slurm_readout.sh PARTITION JOB_NAME READOUT_CONFIG PRETRAIN_CKPT WORK_DIR
 #                                   [train.py args...]
 # The slurm twin of readout.sh: runs READOUT_CONFIG through tools/slurm_train.sh with the
 # backbone (and a C4 detector's shared RoI head) loaded from PRETRAIN_CKPT (`none`: random init).
@@ -11,6 +11,6 @@ if [ $# -lt 5 ]; then
 fi
 DIR=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python}
-OPTS=$($PYTHON "$DIR/benchmarks/readout_options.py" "$3" "$4")
+OPTS=$($PYTHON "$DIR/readout/readout_options.py" "$3" "$4")
 mapfile -t OPTS <<< "$OPTS"
 exec bash "$DIR/slurm_train.sh" "$1" "$2" "$3" "$5" "${@:6}" --cfg-options "${OPTS[@]}"

@@ -1,6 +1,6 @@
 """Print the ``--cfg-options`` that point a readout config at a pretraining checkpoint.
 
-    python tools/benchmarks/readout_options.py READOUT_CONFIG PRETRAIN_CKPT
+    python tools/readout/readout_options.py READOUT_CONFIG PRETRAIN_CKPT
 
 One option per line: ``model.backbone.pretrained_ckpt=CKPT``; for ResNet-C4 detectors whose
 RoI head is the encoder's last stage, ``model.roi_head.shared_head.pretrained_ckpt=CKPT``; for

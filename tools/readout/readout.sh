@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# tools/benchmarks/readout.sh READOUT_CONFIG PRETRAIN_CKPT GPUS [train.py args...]
+# tools/readout/readout.sh READOUT_CONFIG PRETRAIN_CKPT GPUS [train.py args...]
 # Reads out an mmdense pretraining checkpoint with the frozen-backbone config READOUT_CONFIG
 # (MMSeg / MMDet model; the backbone, and a C4 detector's RoI head, load the checkpoint's
 # `backbone.*` weights strictly, no conversion step). GPUS=1 runs in this process; more use
 # tools/dist_train.sh (CPU: gloo). PRETRAIN_CKPT=none gives the random-init baseline.
-# Slurm: tools/benchmarks/slurm_readout.sh.
+# Slurm: tools/readout/slurm_readout.sh.
 set -e
 CONFIG=$1
 CKPT=$2
@@ -14,7 +14,7 @@ if [ -z "$CONFIG" ] || [ -z "$CKPT" ]; then
 fi
 DIR=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python}
-OPTS=$($PYTHON "$DIR/benchmarks/readout_options.py" "$CONFIG" "$CKPT")
+OPTS=$($PYTHON "$DIR/readout/readout_options.py" "$CONFIG" "$CKPT")
 mapfile -t OPTS <<< "$OPTS"
 if [ "$GPUS" -gt 1 ]; then
   exec bash "$DIR/dist_train.sh" "$CONFIG" "$GPUS" "${@:4}" --cfg-options "${OPTS[@]}"
