@@ -1,7 +1,7 @@
 # Table 3 row "image-only": both views from the same frame (interval 0), matched through the two
 # view affines only (dense BYOL on frames; no video, no flow).
 _base_ = ['./flowe_resnet50-d8_64xb2-lars-16k_bdd100k_ablation-full.py']
-model = dict(correspondence='identity')
+model = dict(correspondence='identity', flow_net=None)  # no flow needed
 train_dataloader = dict(
     dataset=dict(
         interval_seconds=None,

@@ -15,9 +15,9 @@ view_pipeline = [
 train_dataloader = dict(
     dataset=dict(
         pipeline=[
-            dict(type='LoadFlow', flow_root={{_base_.flow_root}}),
             dict(type='PairRandomResizedCrop', crop_size=(512, 512), scale_range=(0.5, 1.0),
                  short_side=1024),
+            dict(type='KeepFlowFrames'),
             dict(type='FramePairToViews', transforms=view_pipeline),
             dict(type='PackFlowInputs'),
         ]))

@@ -1,7 +1,7 @@
 # Table 3 row "adjacent frames without flow": frames 0.5 s apart matched as if nothing moved
 # (T = A2 . A1^-1).
 _base_ = ['./flowe_resnet50-d8_64xb2-lars-16k_bdd100k_ablation-full.py']
-model = dict(correspondence='identity')
+model = dict(correspondence='identity', flow_net=None)  # no flow needed
 train_dataloader = dict(
     dataset=dict(
         pipeline=[

@@ -37,12 +37,18 @@ class FramePairDataset(BaseDataset):
             Cityscapes ``leftImg8bit_sequence``); see :func:`discover_sources`.
         index_file (str, optional): json cache of video headers (large video datasets such as
             BDD100K); see :func:`discover_sources`.
+        flow_cache (str, optional): folder of a flow cache written by
+            ``tools/flow/compute_flow.py`` (read by ``LoadFlow``). The dataset then draws only
+            the pairs the cache holds (its ``flow_index.json``), e.g. every N-th start frame of a
+            ``--step N`` cache, uniformly per source. Start-up refuses a cache that lacks pairs
+            for a source this dataset draws from, or whose files are missing, with the counts
+            and the fix, so training never stops on a missing flow file. None: any start frame.
     """
 
     def __init__(self, data_root, pipeline=(), interval_frames=1, interval_seconds=None, fps=0.0,
                  sources=None, shots_file=None, pairs_per_source=1, random_order=False,
-                 group_pattern=None, index_file=None, test_mode=False, lazy_init=False,
-                 max_refetch=0):
+                 group_pattern=None, index_file=None, flow_cache=None, test_mode=False,
+                 lazy_init=False, max_refetch=0):
         self.interval_frames = interval_frames
         self.interval_seconds = interval_seconds
         self.fps = fps
@@ -52,6 +58,7 @@ class FramePairDataset(BaseDataset):
         self.random_order = random_order
         self.group_pattern = group_pattern
         self.index_file = index_file
+        self.flow_cache = flow_cache
         self._sources = None
         super().__init__(data_root=data_root, pipeline=list(pipeline), test_mode=test_mode,
                          lazy_init=lazy_init, serialize_data=False, max_refetch=max_refetch)
@@ -107,8 +114,48 @@ class FramePairDataset(BaseDataset):
             raise ValueError(f'no source under {self.data_root} is long enough for a frame pair '
                              f'(interval_frames={self.interval_frames}, '
                              f'interval_seconds={self.interval_seconds})')
+        if self.flow_cache is not None:
+            self._restrict_to_cache(data_list)
         self._sources = sources
         return data_list
+
+    def _restrict_to_cache(self, data_list):
+        """Attach to each source the cached pairs it may draw (``pairs`` (K, 2) int array) and
+        refuse a cache that does not cover the dataset (counts and fix in the message)."""
+        from .flow_cache import cached_pairs, load_flow_index
+        meta, index = load_flow_index(self.flow_cache)
+        ext = meta.get('format', 'flo')
+        uncovered, lost, total = [], 0, 0
+        for info in data_list:
+            lo, hi = info['interval']
+            shots = info['shots']
+            pairs = [(t1, t2) for t1, t2 in index.get(info['source'], ())
+                     if lo <= t2 - t1 <= hi
+                     and any(s <= t1 and t2 < e for s, e in shots)]
+            present = cached_pairs(self.flow_cache, info['source'], pairs, ext)
+            lost += len(pairs) - len(present)
+            if not present:
+                uncovered.append(info['source'])
+            info['pairs'] = np.asarray(present, dtype=np.int64).reshape(-1, 2)
+            total += len(present)
+        interval = (f'interval_seconds={self.interval_seconds}' if self.interval_seconds
+                    is not None else f'interval_frames={self.interval_frames}')
+        fix = (f'fix: run tools/flow/compute_flow.py {self.data_root} {self.flow_cache} with the '
+               f"dataset's settings ({interval}; it computes only what is missing and rewrites "
+               "the index), or restrict the dataset's `sources`")
+        if uncovered:
+            raise ValueError(
+                f"flow cache {self.flow_cache} holds no pair with the dataset's interval for "
+                f'{len(uncovered)} of the {len(data_list)} sources this dataset draws from '
+                f'(e.g. {uncovered[:3]}; cached: {total} pairs of '
+                f'{len(data_list) - len(uncovered)} sources; its index was written for '
+                f'{meta or "unknown settings"}); {fix}')
+        if lost:
+            raise ValueError(f'flow cache {self.flow_cache}: {lost} of the {total + lost} pairs '
+                             'its flow_index.json lists for this dataset have '
+                             f'missing files; {fix}')
+        print_log(f'FramePairDataset: drawing {total} cached pairs of {len(data_list)} sources '
+                  f'from {self.flow_cache}', logger='current')
 
     def __len__(self):
         if not self._fully_initialized:
@@ -120,7 +167,13 @@ class FramePairDataset(BaseDataset):
 
     # ------------------------------------------------------------------ sampling
     def sample_pair(self, info, rng=np.random):
-        """Draw ``(t1, t2)`` inside one shot of the source described by ``info``."""
+        """Draw ``(t1, t2)`` inside one shot of the source described by ``info`` (among the
+        cached pairs when the dataset has a ``flow_cache``)."""
+        if 'pairs' in info:
+            t1, t2 = (int(t) for t in info['pairs'][int(rng.randint(len(info['pairs'])))])
+            if self.random_order and rng.rand() < 0.5:
+                t1, t2 = t2, t1
+            return t1, t2
         lo, hi = info['interval']
         d = int(rng.randint(lo, hi + 1))
         shots = [(s, e) for s, e in info['shots'] if e - s > d]

@@ -5,8 +5,10 @@
         [--format flo|png] [--workers 8] [--step 1] [--shots-file shots.json] [--force]
 
 Resumable (rerun to complete an interrupted cache), parallel, with a progress bar. The cache is
-read by ``LoadFlow(flow_root=OUT_DIR)`` with its default template. See
-:mod:`mmdense.datasets.flow_cache`.
+read by ``LoadFlow(flow_root=OUT_DIR)`` with its default template; ``OUT_DIR/flow_index.json``
+lists the pairs it holds, and ``FramePairDataset(flow_cache=OUT_DIR)`` draws only those (so a
+``--step N`` cache trains). See :mod:`mmdense.datasets.flow_cache`. The paper configs need no
+cache: they run a frozen RAFT in the train step (``model.flow_net``).
 """
 import argparse
 import os.path as osp
@@ -43,8 +45,22 @@ def main(argv=None):
         workers=args.workers, force=args.force)
     print(f"{summary['pairs']} pairs: {summary['computed']} computed, "
           f"{summary['skipped']} already cached, in {summary['out_dir']}")
+    print(f"{summary['indexed']} pairs listed in {summary['out_dir']}/flow_index.json "
+          "(train with FramePairDataset(flow_cache=OUT_DIR) to draw only those)")
+    report_failed(summary.get('failed', []), 'their pairs are left out of the cache')
     return summary
 
 
+def report_failed(failed, consequence):
+    """List the unreadable inputs a long job skipped; exit status 1 when there are any."""
+    if failed:
+        print(f'{len(failed)} unreadable input(s) skipped ({consequence}; fix or remove them and '
+              'rerun to complete the output):', file=sys.stderr)
+        for what, msg in failed:
+            print(f'  {what}: {msg}', file=sys.stderr)
+        raise SystemExit(1)
+
+
 if __name__ == '__main__':
-    main()
+    from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
+    run_cli(main)

@@ -1,14 +1,15 @@
 # BDD100K raw videos (official layout: data/bdd100k/videos/train/*.mov, 70k clips, 30 fps, 720p),
-# pairs 0.5 s apart drawn anew every iteration, flow precomputed with
-#   python tools/flow/compute_flow.py data/bdd100k/videos/train data/bdd100k/flow_dis/train \
-#       --interval-seconds 0.5 --index-file .mmdense_index.json --workers 32
-# (DIS needs no weights; pass --method raft:/path/raft_large.pth for RAFT as in the paper).
+# pairs 0.5 s apart drawn anew every iteration (any start frame: ~83M pairs). The flow comes from
+# the model's frozen RAFT in the train step (model.flow_net): the pipeline keeps the two cropped
+# frames (KeepFlowFrames) and loads no flow. Other flow sources are separate configs
+# (`..._flow-cache.py`: LoadFlow from a tools/flow/compute_flow.py cache; `..._dis-workers.py`:
+# DIS in the dataloader workers).
 # Geometry (paper sec. 4.2, numbers lost from its text; ours): frames upsampled to a 1024 short
 # side, random scale 0.5-1.0, same-location 512x512 crop; per-view random affine with scale
 # 0.8-1.25 (log-uniform) and rotation +-20 deg; SimCLR colour distortion and blur per view.
 dataset_type = 'FramePairDataset'
 data_root = 'data/bdd100k/videos/train'
-flow_root = 'data/bdd100k/flow_dis/train'
+flow_root = 'data/bdd100k/flow_dis/train'  # the flow-cache variant's cache
 
 view_pipeline = [
     dict(type='RandomAffineView', scale_range=(0.8, 1.25), rotation_range=(-20., 20.)),
@@ -23,9 +24,9 @@ view_pipeline = [
     dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), magnitude_std='inf', prob=0.5),
 ]
 train_pipeline = [
-    dict(type='LoadFlow', flow_root=flow_root),
     dict(type='PairRandomResizedCrop', crop_size=(512, 512), scale_range=(0.5, 1.0),
          short_side=1024),
+    dict(type='KeepFlowFrames'),  # the cropped frames, for model.flow_net
     dict(type='FramePairToViews', transforms=view_pipeline),
     dict(type='PackFlowInputs'),
 ]

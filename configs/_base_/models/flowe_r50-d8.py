@@ -19,11 +19,22 @@ model = dict(
     loss=dict(type='MaskedCosineLoss'),
     correspondence='flow',
     pixel=True,
-    symmetric=True,
+    # Algorithm 1 / eq. 5: the prediction of view 1 against the warped target of view 2 only
+    # (symmetric=True adds BYOL's second direction; README "Where we differ from the paper")
+    symmetric=False,
     resolution='feature',
     occlusion='fb_check',
-    # the online projector / predictor run on 512 valid locations per image drawn uniformly
-    # (1/8 of the 64x64 grid of a 512x512 crop); the loss is an unbiased estimate of eq. 5's
-    # mean over all valid locations at ~1x BYOL's step cost instead of 1.34x (configs/flowe/
-    # README.md, "Cost"). num_pixels=None: every location.
-    num_pixels=512)
+    # eq. 5: the loss at every valid location (the 512-location sample, ~1x BYOL's step cost
+    # instead of 1.34x, is the separate `..._sample512` config; README "Cost")
+    num_pixels=None,
+    # the paper's frozen, off-the-shelf RAFT inside the train step (sec. 3.3, Algorithm 1):
+    # forward and backward flow of the two cropped frames, no cache. Weights only from this local
+    # file (nothing is downloaded): torchvision's raft_large_C_T_SKHT_V1-0b8c9e55.pth (= the RAFT
+    # repo's raft-sintel.pth, Chairs + Things + Sintel mix), or raft-sintel.pth converted with
+    # tools/model_converters/raft_to_torchvision.py (configs/flowe/README.md).
+    flow_net=dict(
+        type='RAFTFlow',
+        arch='raft_large',
+        checkpoint='checkpoints/raft/raft_large_C_T_SKHT_V1-0b8c9e55.pth',
+        num_flow_updates=12,
+        autocast_dtype=None))

@@ -27,34 +27,115 @@ FLOW_KEYS = ('flow_fw', 'flow_bw')
 VALID_KEYS = ('flow_valid_fw', 'flow_valid_bw')
 
 
-def read_flow(path, expected_shape=None):
-    """Read a ``.flo`` (Middlebury) or KITTI 16-bit ``.png`` flow file -> (H, W, 2) float32.
+class FlowReadError(ValueError):
+    """A flow file that is missing, empty, cut short, corrupt, of the wrong size or holding
+    NaN / Inf values; the message names the file and the fix."""
+
+
+_FLO_MAGIC = 202021.25
+_FLOW_FIX = ('delete it and rerun tools/flow/compute_flow.py (it recomputes missing files), or '
+             'use ComputeFlow in the pipeline')
+
+
+def _read_flo(path, data):
+    """Middlebury ``.flo``: float32 202021.25, int32 width, int32 height, (H, W, 2) float32."""
+    if len(data) < 12:
+        raise FlowReadError(f'flow file {path} is cut short or corrupt ({len(data)} bytes, no '
+                            'header): '
+                            f'{_FLOW_FIX}')
+    magic = np.frombuffer(data, '<f4', 1)[0]
+    w, h = (int(v) for v in np.frombuffer(data, '<i4', 2, 4))
+    if magic != _FLO_MAGIC:
+        raise FlowReadError(f'{path} is not a .flo flow file (bad magic number {magic!r}): '
+                            f'{_FLOW_FIX}')
+    if not (0 < w < 1 << 16 and 0 < h < 1 << 16) or len(data) != 12 + 8 * w * h:
+        raise FlowReadError(f'flow file {path} is cut short or corrupt (header says {w}x{h}, '
+                            f'{12 + 8 * max(w, 0) * max(h, 0)} bytes expected, the file has '
+                            f'{len(data)}): {_FLOW_FIX}')
+    return np.frombuffer(data, '<f4', 2 * w * h, 12).reshape(h, w, 2).copy(), None
+
+
+def _read_kitti_png(path, data):
+    """KITTI 16-bit PNG: R, G = flow * 64 + 2**15, B = valid (0 / 1)."""
+    from ..video_io import FrameReadError, check_image_bytes
+    try:
+        check_image_bytes(data, path)
+    except FrameReadError as e:
+        raise FlowReadError(f'{e}'.replace('restore the file from the original data or remove '
+                                           'it from the dataset', _FLOW_FIX)) from None
+    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.ndim != 3 or raw.shape[2] != 3 or raw.dtype != np.uint16:
+        raise FlowReadError(f'{path} is not a KITTI 16-bit 3-channel flow PNG (corrupt, or '
+                            f'another kind of PNG): {_FLOW_FIX}')
+    raw = raw[..., ::-1].astype(np.float32)  # BGR -> (u, v, valid)
+    valid = raw[..., 2] > 0
+    flow = (raw[..., :2] - 2**15) / 64.0
+    flow[~valid] = 0.0
+    return flow, valid
+
+
+def _read_npz(path, data):
+    """``.npz`` with ``flow`` (H, W, 2) and optionally ``valid`` (H, W) bool."""
+    import io
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            flow = np.asarray(z['flow'], np.float32)
+            valid = np.asarray(z['valid']).astype(bool) if 'valid' in z.files else None
+    except KeyError:
+        raise FlowReadError(f'flow file {path} has no "flow" array: {_FLOW_FIX}') from None
+    except Exception as e:  # zip / zlib / format errors of a cut or corrupt file
+        raise FlowReadError(f'flow file {path} is cut short or corrupt ({type(e).__name__}: '
+                            f'{e}): {_FLOW_FIX}') from None
+    bad_valid = valid is not None and valid.shape != flow.shape[:2]
+    if flow.ndim != 3 or flow.shape[2] != 2 or bad_valid:
+        raise FlowReadError(f'flow file {path} holds a {flow.shape} flow (valid '
+                            f'{None if valid is None else valid.shape}), not (H, W, 2) with an '
+                            f'(H, W) mask: {_FLOW_FIX}')
+    return flow, valid
+
+
+def read_flow(path, expected_shape=None, with_valid=False):
+    """Read a flow file -> (H, W, 2) float32, checked.
+
+    Formats (by extension): Middlebury ``.flo``, KITTI 16-bit ``.png`` (its third channel is the
+    valid mask; invalid pixels get flow 0) and ``.npz`` (``flow`` and optionally ``valid``).
+
+    Args:
+        expected_shape (tuple, optional): (H, W) the flow must have (its frames' size).
+        with_valid (bool): also return the file's (H, W) bool valid mask (None when the file
+            has none: ``.flo``, ``.npz`` without ``valid``).
 
     Raises:
-        FileNotFoundError / ValueError: naming the file, what is wrong and how to fix it.
+        FlowReadError: the file is missing, empty, cut short, corrupt, of another size than
+            ``expected_shape``, or holds NaN / Inf at a valid pixel -- never silently wrong flow.
     """
-    if not osp.exists(path):
-        raise FileNotFoundError(f'flow file {path} is missing: precompute the cache with '
-                                'tools/flow/compute_flow.py, or use ComputeFlow in the pipeline')
-    if path.endswith('.png'):
-        raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if raw is None or raw.ndim != 3 or raw.dtype != np.uint16:
-            raise ValueError(f'{path} is not a KITTI 16-bit flow PNG; recompute it')
-        raw = raw[..., ::-1].astype(np.float32)  # BGR -> (u, v, valid)
-        flow = (raw[..., :2] - 2**15) / 64.0
-        flow[raw[..., 2] == 0] = np.nan
-    else:
-        flow = cv2.readOpticalFlow(path)
-        if flow is None:
-            raise ValueError(f'cannot read flow file {path} (corrupt or truncated); delete it and '
-                             'rerun tools/flow/compute_flow.py, which recomputes missing files')
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise FlowReadError(f'flow file {path} is missing: precompute the cache with '
+                            'tools/flow/compute_flow.py, or use ComputeFlow in the pipeline'
+                            ) from None
+    except OSError as e:
+        raise FlowReadError(f'cannot read flow file {path} ({e.strerror or e}): '
+                            f'{_FLOW_FIX}') from None
+    if not data:
+        raise FlowReadError(f'flow file {path} is empty (0 bytes): {_FLOW_FIX}')
+    ext = osp.splitext(path)[1].lower()
+    reader = {'.png': _read_kitti_png, '.npz': _read_npz}.get(ext, _read_flo)
+    flow, valid = reader(path, data)
     if expected_shape is not None and flow.shape[:2] != tuple(expected_shape):
-        raise ValueError(f'flow {path} is {flow.shape[1]}x{flow.shape[0]} but its frames are '
-                         f'{expected_shape[1]}x{expected_shape[0]}: the cache was computed at '
-                         'another resolution; recompute it (tools/flow/compute_flow.py --force)')
-    if not np.isfinite(flow).all():
-        raise ValueError(f'flow {path} holds NaN/Inf values; recompute it')
-    return flow.astype(np.float32)
+        raise FlowReadError(f'flow {path} is {flow.shape[1]}x{flow.shape[0]} but its frames are '
+                            f'{expected_shape[1]}x{expected_shape[0]}: the cache was computed at '
+                            'another resolution; recompute it (tools/flow/compute_flow.py '
+                            '--force)')
+    finite = np.isfinite(flow).all(-1)
+    if not (finite if valid is None else finite | ~valid).all():
+        raise FlowReadError(f'flow {path} holds NaN/Inf values: {_FLOW_FIX}')
+    if valid is not None:
+        flow = np.where(valid[..., None], flow, 0).astype(np.float32)
+    flow = flow.astype(np.float32)
+    return (flow, valid) if with_valid else flow
 
 
 def write_flow(path, flow):
@@ -107,15 +188,20 @@ class LoadFlow(BaseTransform):
 
     def transform(self, results):
         shape = results['img'].shape[:2]
-        for key, direction in zip(FLOW_KEYS, ('fw', 'bw')):
-            results[key] = read_flow(self._path(self.template, results, direction), shape)
+        flow_valid = {}
+        for key, vkey, direction in zip(FLOW_KEYS, VALID_KEYS, ('fw', 'bw')):
+            results[key], flow_valid[vkey] = read_flow(
+                self._path(self.template, results, direction), shape, with_valid=True)
+            if flow_valid[vkey] is not None:  # e.g. a KITTI PNG's valid channel
+                results[vkey] = flow_valid[vkey] & results.get(vkey, True)
         if self.valid_template:
             for key, direction in zip(VALID_KEYS, ('fw', 'bw')):
                 path = self._path(self.valid_template, results, direction)
                 mask = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
                 if mask is None or mask.shape != shape:
                     raise ValueError(f'validity mask {path} is missing, corrupt or not {shape}')
-                results[key] = mask > 0
+                results[key] = (mask > 0) & (True if flow_valid[key] is None else
+                                             flow_valid[key])
         return results
 
 
@@ -139,6 +225,27 @@ class ComputeFlow(BaseTransform):
         a, b = results['img'], results['img2']
         results['flow_fw'] = self.estimator(a, b)
         results['flow_bw'] = self.estimator(b, a)
+        return results
+
+
+@TRANSFORMS.register_module()
+class KeepFlowFrames(BaseTransform):
+    """Keep a copy of the pair's frames for the model's online flow network (FlowE's frozen
+    RAFT, ``model.flow_net``), packed by :class:`PackFlowInputs` as ``frames``.
+
+    Place it right after ``PairRandomResizedCrop``: the kept frames are then "the frames" of the
+    algorithm (the per-view affines map them to the views), and the flow the model computes
+    between them is in their pixels, as a cached flow would be after the same crop.
+
+    Required keys: ``img``, ``img2`` (H, W, 3) BGR uint8. Added: ``flow_frames`` (2, H, W, 3).
+    """
+
+    def transform(self, results):
+        a, b = results['img'], results['img2']
+        if a.shape != b.shape:
+            raise ValueError(f'the two frames of {results.get("img_path")} differ in size: '
+                             f'{a.shape} vs {b.shape}')
+        results['flow_frames'] = np.stack([a, b])  # a copy: later view transforms can't touch it
         return results
 
 
@@ -273,7 +380,8 @@ class RandomAffineView(BaseTransform):
 class PackFlowInputs(PackInputs):
     """MMPretrain's ``PackInputs`` plus the geometry FlowE needs in each data sample:
     ``affine_v1`` / ``affine_v2`` (3, 3) float32, ``flow_fw`` / ``flow_bw`` (2, H, W) float32,
-    ``flow_valid_fw`` / ``flow_valid_bw`` (1, H, W) bool and ``frame_shape`` when present."""
+    ``flow_valid_fw`` / ``flow_valid_bw`` (1, H, W) bool, ``frame_shape`` and ``frames``
+    (2, 3, H, W) uint8 RGB (from :class:`KeepFlowFrames`) when present."""
 
     def transform(self, results):
         packed = super().transform(results)
@@ -293,4 +401,7 @@ class PackFlowInputs(PackInputs):
         if 'frame_shape' in results:
             sample.set_field(tuple(results['frame_shape']), 'frame_shape',
                              field_type='metainfo')
+        if 'flow_frames' in results:  # BGR (2, H, W, 3) -> RGB (2, 3, H, W)
+            frames = np.ascontiguousarray(results['flow_frames'][..., ::-1].transpose(0, 3, 1, 2))
+            sample.set_field(torch.from_numpy(frames), 'frames', field_type='metainfo')
         return packed

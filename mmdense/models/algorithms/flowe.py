@@ -22,7 +22,9 @@ Table 3 ablations are config switches, not code forks:
 Shapes (batch N, views H x W, frames Hf x Wf, backbone output h x w = H/8 x W/8 for a dilated
 ResNet): ``inputs = [v1, v2]`` each (N, 3, H, W); data samples carry ``affine_v1``, ``affine_v2``
 (3, 3) frame -> view, ``flow_fw`` / ``flow_bw`` (2, Hf, Wf) and optionally exact validity masks
-``flow_valid_fw`` / ``flow_valid_bw`` (1, Hf, Wf).
+``flow_valid_fw`` / ``flow_valid_bw`` (1, Hf, Wf); with an online flow network (``flow_net``,
+the paper's setting) they carry ``frames`` (2, 3, Hf, Wf) uint8 RGB (the two cropped frames,
+``KeepFlowFrames``) instead of flows.
 """
 import torch
 import torch.nn as nn
@@ -34,6 +36,7 @@ from mmdense.registry import MODELS
 from ...structures.geometry import (coords_grid, feature_grid_coords,
                                     forward_backward_consistency, pixel_to_grid, sample_at,
                                     view_correspondence)
+from ..flow import RAFTFlow  # noqa: F401  (registers the flow network FlowE builds)
 
 
 def _gather_locations(x, idx):
@@ -63,7 +66,8 @@ class FlowE(BaseSelfSupervisor):
             locations at stride 8, and the memory of two (N, C, H, W) maps).
         occlusion (str): ``'fb_check'`` (forward-backward consistency, the paper), ``'given'``
             (use ``flow_valid_*`` from the data samples, e.g. the demo world's exact masks) or
-            ``'none'``.
+            ``'none'``. In every mode a pixel whose flow leaves frame 2 is masked (it has no
+            correspondence); only the occlusion test differs.
         fb_alpha (tuple): ``(alpha1, alpha2)`` of the forward-backward check.
         num_pixels (int, optional): when set (``resolution='feature'`` only), the loss of each
             direction is estimated on ``num_pixels x N`` locations drawn uniformly without
@@ -72,12 +76,21 @@ class FlowE(BaseSelfSupervisor):
             the dense one, except that their BN statistics come from the sampled locations).
             The mean over the sample is an unbiased estimate of eq. 5's mean over valid
             locations; the target projection stays dense. None (default): every location.
+        flow_net (dict | nn.Module, optional): a frozen flow network computing forward and
+            backward flow of the cropped frames in the train step (Algorithm 1's
+            ``flow = flownet(I1, I2)`` under ``no_grad``), e.g. ``dict(type='RAFTFlow',
+            checkpoint=...)``; the data samples then carry ``frames`` instead of flows. It is
+            held outside the module tree: no parameters in the optimizer, no SyncBN conversion,
+            not in ``state_dict()`` / checkpoints, eval mode always; ``.to()`` / ``.cuda()``
+            move it with the model. None: flows come from the data samples (cache, DIS in the
+            workers, or exact flow).
     """
 
     def __init__(self, backbone, neck, predictor, loss=dict(type='MaskedCosineLoss'),
                  base_momentum=0.004, correspondence='flow', pixel=True, symmetric=True,
                  resolution='feature', occlusion='fb_check', fb_alpha=(0.01, 0.5),
-                 num_pixels=None, pretrained=None, data_preprocessor=None, init_cfg=None):
+                 num_pixels=None, flow_net=None, pretrained=None, data_preprocessor=None,
+                 init_cfg=None):
         if correspondence not in ('flow', 'identity'):
             raise ValueError(f"correspondence must be 'flow' or 'identity', got {correspondence!r}")
         if resolution not in ('feature', 'image'):
@@ -100,6 +113,25 @@ class FlowE(BaseSelfSupervisor):
         self.occlusion = occlusion
         self.fb_alpha = tuple(fb_alpha)
         self.num_pixels = None if num_pixels is None else int(num_pixels)
+        net = None
+        if flow_net is not None:
+            net = flow_net if isinstance(flow_net, nn.Module) else MODELS.build(flow_net)
+            net.requires_grad_(False)
+            net.eval()
+        # plain attribute, not a submodule: see ``flow_net`` in the class docstring
+        object.__setattr__(self, '_flow_net', net)
+
+    @property
+    def flow_net(self):
+        """The frozen flow network (or None), kept out of parameters() and state_dict()."""
+        return self.__dict__.get('_flow_net')
+
+    def _apply(self, fn, *args, **kwargs):
+        """``.to()`` / ``.cuda()`` / ``.float()`` also move the (hidden) flow network."""
+        super()._apply(fn, *args, **kwargs)
+        if self.flow_net is not None:
+            self.flow_net._apply(fn, *args, **kwargs)
+        return self
 
     # ------------------------------------------------------------------ helpers
     def _online(self, img):
@@ -141,30 +173,71 @@ class FlowE(BaseSelfSupervisor):
         if not all(key in ds for ds in data_samples):
             raise KeyError(f'FlowE needs `{key}` in every data sample: put RandomAffineView / '
                            'FramePairToViews and LoadFlow (or ComputeFlow) in the pipeline and '
-                           'pack with PackFlowInputs')
+                           'pack with PackFlowInputs, or compute flow online with '
+                           'model.flow_net and KeepFlowFrames')
         return torch.stack([ds.get(key) for ds in data_samples])
 
+    def _online_flows(self, data_samples, device):
+        """Forward / backward flow (N, 2, Hf, Wf) of the cropped frames by the frozen network."""
+        if not all('frames' in ds for ds in data_samples):
+            raise KeyError('model.flow_net computes flow online from the cropped frames, but the '
+                           'data samples carry no `frames`: put KeepFlowFrames right after '
+                           'PairRandomResizedCrop in the pipeline (and no LoadFlow/ComputeFlow), '
+                           'or set model.flow_net=None to use flows from the data')
+        frames = torch.stack([ds.get('frames') for ds in data_samples]).to(device)
+        net = self.flow_net
+        first = next(iter(net.parameters()), None)
+        if first is not None and first.device != frames.device:
+            net.to(frames.device)
+        with torch.no_grad():
+            net.eval()
+            fw, bw = net.forward_backward(frames[:, 0], frames[:, 1])
+        return fw.float(), bw.float()
+
     def _flow_and_validity(self, data_samples, device):
-        """Flows and their validity for both directions (None for identity correspondence)."""
+        """Flows and their validity for both directions (None for identity correspondence).
+
+        Validity: the occlusion test of ``self.occlusion`` and, in every mode, the flow landing
+        inside frame 2 (a point that leaves the frame has no correspondence)."""
         if self.correspondence == 'identity':
             return (None, None), (None, None)
-        fw = self._stack(data_samples, 'flow_fw').to(device).float()
-        bw = self._stack(data_samples, 'flow_bw').to(device).float()
+        if self.flow_net is not None:
+            fw, bw = self._online_flows(data_samples, device)
+        else:
+            fw = self._stack(data_samples, 'flow_fw').to(device).float()
+            bw = self._stack(data_samples, 'flow_bw').to(device).float()
         for name, f in (('flow_fw', fw), ('flow_bw', bw)):
             if not torch.isfinite(f).all():
                 bad = [ds.get('img_path', '?') for ds, ok in
                        zip(data_samples, torch.isfinite(f).flatten(1).all(1)) if not ok]
-                raise ValueError(f'{name} holds NaN/Inf for {bad}: the flow cache is corrupt; '
-                                 'recompute it with tools/flow/compute_flow.py')
+                source = ('the flow network returned them' if self.flow_net is not None else
+                          'the flow cache is corrupt; recompute it with '
+                          'tools/flow/compute_flow.py')
+                raise ValueError(f'{name} holds NaN/Inf for {bad}: {source}')
+        in_fw, in_bw = self._lands_in_frame(fw), self._lands_in_frame(bw)
         if self.occlusion == 'fb_check':
-            v_fw = forward_backward_consistency(fw, bw, *self.fb_alpha)
-            v_bw = forward_backward_consistency(bw, fw, *self.fb_alpha)
+            v_fw = forward_backward_consistency(fw, bw, *self.fb_alpha) & in_fw
+            v_bw = forward_backward_consistency(bw, fw, *self.fb_alpha) & in_bw
         elif self.occlusion == 'given':
-            v_fw = self._stack(data_samples, 'flow_valid_fw').to(device) > 0
-            v_bw = self._stack(data_samples, 'flow_valid_bw').to(device) > 0
+            v_fw = (self._stack(data_samples, 'flow_valid_fw').to(device) > 0) & in_fw
+            v_bw = (self._stack(data_samples, 'flow_valid_bw').to(device) > 0) & in_bw
         else:
-            v_fw = v_bw = None
+            v_fw, v_bw = in_fw, in_bw
+        if self.occlusion != 'given':
+            # masks that came with the cached flow (a KITTI PNG's valid channel) or mark the
+            # crop's padding (PairRandomResizedCrop; with online flow, the only source)
+            for i, ds in enumerate(data_samples):
+                for v, key in ((v_fw, 'flow_valid_fw'), (v_bw, 'flow_valid_bw')):
+                    if key in ds:
+                        v[i] &= ds.get(key).to(device) > 0
         return (fw, bw), (v_fw, v_bw)
+
+    @staticmethod
+    def _lands_in_frame(flow):
+        """(N, 1, H, W) bool: ``p + flow(p)`` lies inside the (H, W) frame it points into."""
+        n, _, h, w = flow.shape
+        x, y = (coords_grid(n, h, w, device=flow.device, dtype=flow.dtype) + flow).unbind(1)
+        return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).unsqueeze(1)
 
     def warp_target(self, target, view_size, affine_src, affine_tgt, flow, flow_valid,
                     frame_size):
