@@ -8,6 +8,8 @@ models build (heads, datasets) are *also* registered into those toolboxes' regis
 :mod:`mmdense.readout_registry`), since mmengine only resolves ``scope.Name`` for direct children
 of its root registry.
 """
+import difflib
+
 from mmengine.registry import Registry
 from mmpretrain import registry as pretrain
 
@@ -19,11 +21,58 @@ __all__ = [
 ]
 
 
+#: the last name an mmdense registry did not find: (name, registry). mmengine sometimes goes on
+#: with ``None`` (``DefaultOptimWrapperConstructor`` ends in "None is not a callable object");
+#: :func:`mmdense.utils.launch.friendly_errors` turns that into :func:`unknown_type_message`.
+LAST_MISS = [None]
+
+
+def registered_names(registry):
+    """Names ``registry`` resolves without a scope prefix: its own and its ancestors'."""
+    names = set()
+    while registry is not None:
+        names.update(registry.module_dict)
+        registry = registry.parent
+    return sorted(names)
+
+
+def unknown_type_message(name, registry):
+    """``unknown type 'X' in the mmdense::optimizer registry (closest: A, B, C)``."""
+    names = registered_names(registry)
+    lower = {n.lower(): n for n in names}
+    close = [lower[n] for n in difflib.get_close_matches(str(name).lower(), list(lower), n=3,
+                                                         cutoff=0.5)]
+    hint = f'closest registered names: {", ".join(close)}' if close else \
+        f'{len(names)} names are registered, none close'
+    return f'unknown type {name!r} in the {registry.scope}::{registry.name} registry ({hint})'
+
+
+class MMDenseRegistry(Registry):
+    """mmengine ``Registry`` that remembers the last name it did not find and, when a build
+    fails on an unknown type, names the type, the registry and the closest registered names."""
+
+    def get(self, key):
+        obj = super().get(key)
+        if obj is None and isinstance(key, str):
+            LAST_MISS[0] = (key, self)
+        return obj
+
+    def build(self, cfg, *args, **kwargs):
+        try:
+            return super().build(cfg, *args, **kwargs)
+        except KeyError as e:
+            miss = LAST_MISS[0]
+            if miss is not None and 'is not in the' in str(e) and f'{miss[0]} is not' in str(e):
+                raise KeyError(unknown_type_message(*miss) + '. Fix the spelling, or import the '
+                               'module that registers it (custom_imports in the config)') from e
+            raise
+
+
 def _child(name, parent, location=None):
     # the parent's locations too: a child registry's lookup reads its parents' module dicts
     # without importing their modules, so MMPretrain's components must be imported from here
     locations = ([location] if location else []) + list(parent._locations)
-    return Registry(name, parent=parent, scope='mmdense', locations=locations)
+    return MMDenseRegistry(name, parent=parent, scope='mmdense', locations=locations)
 
 
 RUNNERS = _child('runner', pretrain.RUNNERS)

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint with the config's test loop, like OpenMMLab's tools/test.py.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--cfg-options ...]
-                         [--launcher none|pytorch|slurm|mpi]
+                         [--launcher none|pytorch|slurm|mpi] [--debug]
 """
 import argparse
 import os
@@ -43,7 +43,7 @@ def main(argv=None):
     from mmdense.utils.launch import (apply_common_args, check_data_roots, friendly_errors,
                                       setup_distributed)
 
-    with friendly_errors(args.config):
+    with friendly_errors(args.config, checkpoint=args.checkpoint):
         cfg = Config.fromfile(args.config)
         cfg.launcher = args.launcher
         if args.cfg_options is not None:
@@ -64,4 +64,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
+    run_cli(main)

@@ -1,7 +1,10 @@
 """Train an mmdense model (pretraining or readout), like OpenMMLab's tools/train.py.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--auto-scale-lr]
-                          [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+                          [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi] [--debug]
+
+User errors (missing file, bad option or config, unreadable input) end in one line naming the
+problem and the fix; ``--debug`` shows the traceback instead.
 
 Multi-process: tools/dist_train.sh CONFIG GPUS (on a machine without GPUs it starts GPUS CPU
 processes with the gloo backend).
@@ -50,7 +53,8 @@ def main(argv=None):
     from mmdense.utils.launch import (apply_common_args, check_data_roots, friendly_errors,
                                       setup_distributed)
 
-    with friendly_errors(args.config):
+    checkpoint = args.resume if args.resume not in (None, 'auto') else None
+    with friendly_errors(args.config, checkpoint=checkpoint):
         cfg = Config.fromfile(args.config)
         cfg.launcher = args.launcher
         if args.cfg_options is not None:
@@ -67,4 +71,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
+    run_cli(main)

@@ -10,11 +10,16 @@
   ``epoch_N.pth`` / ``last_checkpoint`` that the next ``--resume`` picks up.
   :class:`AtomicLocalBackend` replaces mmengine's local file backend so every file an mmengine
   runner writes is written to a temporary file in the same folder, fsync-ed and renamed over
-  the target.
+  the target. ``last_checkpoint`` (which mmengine's ``CheckpointHook`` writes with a plain
+  ``open``) goes through the same path (:func:`patch_checkpoint_hook`). Files get the mode the
+  umask gives (``mkstemp``'s 0600 is widened), and the temporary files a killed process leaves
+  behind are removed when the next run starts (:func:`clean_stale_temp_files`).
 """
 import os
 import os.path as osp
+import io
 import pickle
+import re
 import tempfile
 
 import numpy as np
@@ -69,15 +74,27 @@ def register_safe_globals():
         torch.serialization.add_safe_globals(SAFE_GLOBALS)
 
 
+#: temporary files of :func:`atomic_write_bytes`: ``.<target name>.<8 random chars>.tmp``
+TEMP_FILE_RE = re.compile(r'^\..+\.[A-Za-z0-9_]{8}\.tmp$')
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(data, filepath):
     """Write ``data`` (bytes) to ``filepath`` atomically: temp file in the same folder, fsync,
-    ``os.replace``. Readers see either the old file or the complete new one, never a partial one."""
+    ``os.replace``. Readers see either the old file or the complete new one, never a partial one.
+    The file gets the mode the umask gives (``0o666 & ~umask``), like a plain ``open``."""
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=folder)
     try:
         with os.fdopen(fd, 'wb') as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -86,6 +103,51 @@ def atomic_write_bytes(data, filepath):
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def clean_stale_temp_files(folder):
+    """Remove the temporary files of :func:`atomic_write_bytes` that a killed process left in
+    ``folder`` (not recursive). Call it at start-up, before this run writes. Returns their names."""
+    removed = []
+    if not folder or not osp.isdir(folder):
+        return removed
+    for name in sorted(os.listdir(folder)):
+        path = osp.join(folder, name)
+        if TEMP_FILE_RE.match(name) and osp.isfile(path):
+            try:
+                os.remove(path)
+                removed.append(name)
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+class _AtomicTextFile(io.StringIO):
+    """Text buffer written to its path with :func:`atomic_write_bytes` when closed without an
+    error (an error leaves the old file untouched)."""
+
+    def __init__(self, path, encoding):
+        super().__init__()
+        self._path, self._encoding = path, encoding or 'utf-8'
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            atomic_write_bytes(self.getvalue().encode(self._encoding), self._path)
+        return super().__exit__(exc_type, exc, tb)
+
+
+def _atomic_open(file, mode='r', *args, **kwargs):
+    """``open`` for mmengine's CheckpointHook module: ``'w'`` (text) becomes atomic."""
+    if mode == 'w' and not args and set(kwargs) <= {'encoding'}:
+        return _AtomicTextFile(file, kwargs.get('encoding'))
+    return open(file, mode, *args, **kwargs)
+
+
+def patch_checkpoint_hook():
+    """Make mmengine's ``CheckpointHook`` write ``last_checkpoint`` atomically (it is the only
+    file that module opens for writing). Idempotent."""
+    from mmengine.hooks import checkpoint_hook
+    checkpoint_hook.open = _atomic_open
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -99,12 +161,40 @@ class AtomicLocalBackend(LocalBackend):
 
 
 def register_atomic_backend():
-    """Make ``AtomicLocalBackend`` the backend mmengine uses for local paths."""
+    """Make ``AtomicLocalBackend`` the backend mmengine uses for local paths (and
+    ``last_checkpoint`` atomic, :func:`patch_checkpoint_hook`)."""
+    patch_checkpoint_hook()
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
     # drop instances of the plain backend cached before the swap
     from mmengine.fileio import io as mmio
     for key in [k for k, v in mmio.backend_instances.items() if type(v) is LocalBackend]:
         mmio.backend_instances.pop(key)
+
+
+def describe_load_error(path, error):
+    """One line naming ``path``, what is wrong and the way out, for an exception of
+    ``torch.load(path, weights_only=True)``. A refused global is named in full (torch's message
+    spreads it over several lines)."""
+    text = str(error)
+    # torch words it "Unsupported global: GLOBAL x.y ..." or "unsupported GLOBAL x.y whose ..."
+    m = re.search(r'GLOBAL ([\w.]+)', text)
+    if m is not None:
+        name = m.group(1)
+        return (f'{path} refers to the global {name}, which mmdense does not load (torch.load '
+                'with weights_only=True; it could run code). Only if you trust the file: save '
+                "its tensors once with torch.save({'state_dict': torch.load(path, "
+                "weights_only=False)['state_dict']}, new_path) and use new_path, or allow-list "
+                f'a harmless class with torch.serialization.add_safe_globals([{name}])')
+    if 'getattr(' in text and 'HistoryBuffer' in text:
+        return f'{path}: {text.splitlines()[0]}'
+    first = next((line.strip() for line in text.splitlines() if line.strip()), '')
+    if isinstance(error, EOFError) or 'Ran out of input' in text or 'failed finding central' in \
+            text or 'not a zip file' in text.lower():
+        return (f'checkpoint {path} is truncated or not a torch checkpoint '
+                f'({type(error).__name__}: {first or "empty file"}); use an earlier checkpoint '
+                'or rewrite it')
+    return (f'cannot load checkpoint {path}: {type(error).__name__}: {first}. It is truncated, '
+            'not a torch checkpoint, or holds objects mmdense does not allow-list.')
 
 
 def load_state_dict_file(path):
@@ -119,9 +209,7 @@ def load_state_dict_file(path):
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:  # truncated file, foreign pickle, ...
-        raise ValueError(f'cannot load checkpoint {path}: {type(e).__name__}: '
-                         f'{str(e).splitlines()[0]}. It is truncated, not a torch checkpoint, '
-                         'or holds objects mmdense does not allow-list.') from e
+        raise ValueError(describe_load_error(path, e)) from e
     if isinstance(ckpt, dict) and 'state_dict' in ckpt:
         ckpt = ckpt['state_dict']
     if not isinstance(ckpt, dict):

@@ -95,24 +95,93 @@ def check_data_roots(cfg, which=('train_dataloader', 'val_dataloader', 'test_dat
                                 + hint)
 
 
+#: set by :func:`run_cli` when the command line has ``--debug``: errors keep their traceback
+DEBUG = [False]
+
+#: exception types that are user errors (bad path, bad option, bad config, bad input file) when
+#: raised by a tool: printed as one line (their messages name the file and the fix)
+USER_ERRORS = (OSError, ValueError, KeyError, SyntaxError, ImportError)
+
+
+def one_line(error):
+    """The message of ``error`` on one line (KeyError's quotes dropped)."""
+    msg = str(error.args[0] if isinstance(error, KeyError) and error.args else error)
+    if 'Original Traceback' in msg:  # re-raised from a dataloader worker: its last line
+        lines = [line for line in msg.splitlines() if line.strip()]
+        msg = lines[-1].split(': ', 1)[-1] if lines else msg
+    text = ' '.join(msg.split())
+    return text or type(error).__name__
+
+
+def _unknown_type(error, config_path):
+    """The one-line message for an unknown registry type, or None when ``error`` is not one."""
+    from mmdense.registry import LAST_MISS, unknown_type_message
+    text = str(error.args[0]) if error.args else str(error)
+    miss = LAST_MISS[0]
+    if isinstance(error, KeyError) and 'is not in the' in text and 'registry' in text:
+        name = text.split(' is not in the')[0].strip('\'"')
+        if miss is not None and miss[0] == name:
+            head = unknown_type_message(*miss)
+        else:
+            head = f'unknown type {name!r} ({text.split(". ")[0]})'
+    elif isinstance(error, TypeError) and 'None is not a callable' in text and miss is not None:
+        head = unknown_type_message(*miss)  # e.g. DefaultOptimWrapperConstructor's probe
+    elif isinstance(error, KeyError) and text.startswith('unknown type'):
+        head = text.split('. Fix the spelling')[0]
+    else:
+        return None
+    return (f'{config_path}: {head}. Fix the spelling, or make the module that registers it '
+            "importable with custom_imports=dict(imports=['mmdense', ...]) in the config.")
+
+
 @contextlib.contextmanager
-def friendly_errors(config_path):
-    """Turn the errors users make in configs into one clear message (exit status 2)."""
+def friendly_errors(config_path, checkpoint=None):
+    """Turn the errors users make (config, paths, checkpoints, input files) into one clear
+    message (exit status 2); with ``--debug`` (:func:`run_cli`) they keep their traceback."""
+    import pickle
+    if DEBUG[0]:
+        yield
+        return
     try:
         yield
     except ConfigProblem as e:
         print(f'error: {e.message}', file=sys.stderr)
         raise SystemExit(2)
-    except KeyError as e:
-        msg = str(e.args[0]) if e.args else str(e)
-        if 'registry' in msg and 'is not in the' in msg:
-            name = msg.split(' is not in the')[0].strip('\'"')
-            print(f'error: {config_path}: unknown type {name!r} ({msg.split(". ")[0]}). '
-                  'Fix the spelling, or make the module that registers it importable with '
-                  "custom_imports=dict(imports=['mmdense', ...]) in the config.",
-                  file=sys.stderr)
-            raise SystemExit(2)
-        raise
+    except pickle.UnpicklingError as e:
+        from mmdense.utils.checkpoint import describe_load_error
+        print(f'error: {describe_load_error(checkpoint or "the checkpoint", e)}',
+              file=sys.stderr)
+        raise SystemExit(2)
+    except (KeyError, TypeError) as e:
+        msg = _unknown_type(e, config_path)
+        if msg is None:
+            raise
+        print(f'error: {msg}', file=sys.stderr)
+        raise SystemExit(2)
+
+
+def run_cli(main, argv=None):
+    """Run a tool's ``main(argv)``: user errors (:data:`USER_ERRORS`, :class:`ConfigProblem`,
+    unreadable media, unknown registry types) end in one line ``error: ...`` naming the problem
+    and the fix, exit status 2, no traceback -- unless the command line has ``--debug``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    DEBUG[0] = '--debug' in argv
+    argv = [a for a in argv if a != '--debug']
+    if DEBUG[0]:
+        return main(argv)
+    try:
+        return main(argv)
+    except ConfigProblem as e:
+        print(f'error: {e.message}', file=sys.stderr)
+        raise SystemExit(2)
+    except Exception as e:
+        from mmdense.datasets.video_io import FrameReadError  # a RuntimeError
+        msg = _unknown_type(e, 'config') if isinstance(e, (KeyError, TypeError)) else None
+        if msg is None and not isinstance(e, USER_ERRORS + (FrameReadError, )):
+            raise
+        print(f'error: {msg or one_line(e)} (rerun with --debug for the traceback)',
+              file=sys.stderr)
+        raise SystemExit(2)
 
 
 def apply_common_args(cfg, args):
