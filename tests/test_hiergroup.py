@@ -207,7 +207,9 @@ def _model_and_data(demo_world, demo_ucm, num_images, **model_kw):
 
 def test_hiergroup_loss_and_demo_training(demo_world, demo_ucm, tmp_path):
     model, data = _model_and_data(
-        demo_world, demo_ucm, 3, backbone=dict(type='ResNet', depth=18, out_indices=(1, 2)),
+        demo_world, demo_ucm, 3,
+        backbone=dict(type='ResNet', depth=18, num_stages=3, strides=(1, 2, 2),
+                      dilations=(1, 1, 1), out_indices=(1, 2)),
         neck=dict(type='HypercolumnNeck', in_channels=(128, 256)))
     torch.manual_seed(0)
     loss = model.loss(data['inputs'], data['data_samples'])['loss']
@@ -238,3 +240,116 @@ def test_hiergroup_plus_moco_adds_the_image_level_loss(demo_world, demo_ucm):
     (losses['loss'] + losses['loss_moco']).backward()
     assert model.moco_neck.mlp[0].weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.momentum_net.parameters())
+
+
+HG_CONFIGS = sorted(glob.glob('configs/hiergroup/*.py'))
+HG_READOUT = 'configs/readout/seg/deeplabv3_r18-hypercolumn-frozen_1xb8-400iters_demo-world.py'
+
+
+@pytest.mark.parametrize('path', HG_CONFIGS, ids=osp.basename)
+def test_pretraining_builds_no_stage_its_losses_never_reach(path):
+    """Only the MoCo variant's loss reaches Res5; every other HierGroup model has no layer4,
+    so no checkpoint holds untrained Res5 weights (issue 15)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    cfg.model.backbone.norm_cfg = dict(type='BN')
+    cfg.model.neck.norm_cfg = dict(type='BN')
+    init_default_scope('mmdense')
+    keys = MODELS.build(cfg.model).state_dict()
+    has_res5 = any(k.startswith('backbone.layer4.') for k in keys)
+    assert has_res5 == bool(cfg.model.get('moco')), path
+    assert any(k.startswith('backbone.layer3.') for k in keys)
+
+
+def test_a_backbone_stage_beyond_the_losses_is_refused():
+    init_default_scope('mmdense')
+    with pytest.raises(ValueError, match=r'set backbone.num_stages=3'):
+        MODELS.build(dict(type='HierGroup', backbone=dict(type='ResNet', depth=18,
+                                                          out_indices=(1, 2)),
+                          neck=dict(type='HypercolumnNeck', in_channels=(128, 256))))
+
+
+def _hiergroup_ckpt(path):
+    """The demo HierGroup model with every tensor drawn at random (weights and BN statistics),
+    saved as mmengine does; returns the model (eval mode)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(DEMO)
+    init_default_scope('mmdense')
+    model = MODELS.build(cfg.model)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for k, v in model.state_dict().items():
+            if v.is_floating_point():
+                v.copy_(torch.rand(v.shape, generator=g) + 0.5 if 'running_var' in k else
+                        torch.randn(v.shape, generator=g) * 0.1)
+    torch.save(dict(meta=dict(iter=1), state_dict=model.state_dict()), path)
+    return model.eval()
+
+
+def test_readout_of_a_stage_the_checkpoint_lacks_names_it(tmp_path):
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmengine.config import Config
+    from mmseg.registry import MODELS as SEG_MODELS
+    ckpt = tmp_path / 'hg.pth'
+    _hiergroup_ckpt(ckpt)
+    res5 = Config.fromfile('configs/readout/seg/deeplabv1_r18-d8-frozen_1xb8-400iters_'
+                           'demo-world.py').model.backbone  # reads Res5
+    c4 = Config.fromfile('configs/readout/det/faster-rcnn_r18-c4-frozen_1xb4-300iters_'
+                         'demo-world.py').model.roi_head.shared_head  # Res5 as the RoI head
+    for scope, registry, part in (('mmseg', SEG_MODELS, res5), ('mmdet', DET_MODELS, c4)):
+        part.pretrained_ckpt = str(ckpt)
+        init_default_scope(scope)
+        module = registry.build(part)
+        with pytest.raises(KeyError) as e:
+            module.init_weights()
+        msg = str(e.value)
+        assert f'checkpoint {ckpt} has no backbone.layer4.*' in msg, msg
+        assert 'pretrained with num_stages=3' in msg and 'ReadoutHypercolumn' in msg
+
+
+def test_readout_hypercolumn_serves_the_pretrained_hypercolumn_frozen(tmp_path):
+    from mmengine.config import Config
+    from mmseg.registry import MODELS as SEG_MODELS
+    sys.path.insert(0, 'tools/readout')
+    from readout_options import readout_options
+    ckpt = tmp_path / 'hg.pth'
+    model = _hiergroup_ckpt(ckpt)
+    cfg = Config.fromfile(HG_READOUT)
+    opts = readout_options(HG_READOUT, str(ckpt))
+    assert opts == [f'model.backbone.pretrained_ckpt={ckpt}']
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in opts))
+    cfg.model.backbone.outputs = ('hypercolumn', 'embedding', 'res4')
+    init_default_scope('mmseg')
+    readout = SEG_MODELS.build(cfg.model.backbone)
+    readout.init_weights()
+    readout.train()  # as the readout runner does: BN must stay in eval mode anyway
+    assert not any(p.requires_grad for p in readout.parameters())
+    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        hyper, emb, res4 = readout(x)
+        feats = model.backbone(x)
+        ref_hyper = model.neck.hypercolumn(feats)
+        ref_emb = model.neck(feats)[0]
+    assert hyper.shape == (2, 512, 16, 24) and emb.shape == (2, 32, 16, 24)
+    torch.testing.assert_close(hyper, ref_hyper, rtol=0, atol=0)
+    torch.testing.assert_close(emb, ref_emb, rtol=0, atol=0)
+    torch.testing.assert_close(res4, feats[1], rtol=0, atol=0)
+    assert hyper.abs().sum() > 0
+
+
+def test_hypercolumn_aspp_readout_runs_and_keeps_the_encoder_bit_identical(demo_world, tmp_path):
+    from test_readout import _opts
+    ckpt = tmp_path / 'hg.pth'
+    ref = _hiergroup_ckpt(ckpt).state_dict()
+    r = run_tool(['bash', 'tools/readout/readout.sh', HG_READOUT, str(ckpt), '1',
+                  *_opts(demo_world, tmp_path / 'wd', ckpt, iters=2)],
+                 env=dict(PYTHON=sys.executable))
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = r.stdout + r.stderr
+    assert 'ReadoutHypercolumn: loaded' in log and 'mIoU' in log
+    after = torch.load(tmp_path / 'wd' / 'iter_2.pth', weights_only=True)['state_dict']
+    enc = [k for k in ref if k.startswith(('backbone.', 'neck.'))]
+    assert len(enc) > 100
+    for k in enc:  # weights and BN statistics of the encoder and the hypercolumn head
+        torch.testing.assert_close(after[f'backbone.{k}'], ref[k], rtol=0, atol=0, msg=k)
+    assert after['decode_head.conv_seg.weight'].shape == (5, 128, 1, 1)

@@ -26,7 +26,7 @@ train_pipeline = [
     dict(type='PackUCMInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8, num_workers=0, drop_last=True,
+    batch_size=8, num_workers=0, persistent_workers=False, drop_last=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='frames',

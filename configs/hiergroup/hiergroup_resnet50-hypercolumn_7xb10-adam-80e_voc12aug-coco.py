@@ -3,7 +3,7 @@
 # 224 crops, cns = 5:
 #   tools/dist_train.sh \
 #       configs/hiergroup/hiergroup_resnet50-hypercolumn_7xb10-adam-80e_voc12aug-coco.py 7
-# Readout: configs/readout/seg/deeplabv3_r50-d8-frozen_4xb5-20k_voc12aug-384x384.py
+# Readout: configs/readout/seg/deeplabv3_r50-hypercolumn-frozen_4xb5-20k_voc12aug-384x384.py
 _base_ = [
     '../_base_/models/hiergroup_r50-hypercolumn.py',
     '../_base_/datasets/voc12aug_coco_ucm.py',

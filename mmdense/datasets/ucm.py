@@ -6,9 +6,11 @@ region tree ``T`` whose finest level has at most 40 regions; the distance betwee
 
 1. edges: a classical detector that needs no weights (:func:`color_gradient_edges`, multi-scale
    Lab colour gradients), or a user-provided edge / UCM map (BSDS-style PNG or ``.mat``);
-2. hierarchy: ``higra``'s watershed hierarchy by dynamics on the 4-adjacency graph weighted by
-   the edge strength: regions merge at the contrast of the boundary between them, in edge
-   units, as in a UCM (the stand-in for OWT-UCM's oriented watershed + greedy merging);
+2. hierarchy: OWT-UCM's greedy merging (:func:`ucm_from_edges`, on ``higra``): watershed
+   superpixels of the edge map (basins under 0.25% of the image joined to a neighbour), then
+   the regions with the weakest boundary merge first, a boundary's strength being the *mean*
+   edge strength along it (not its weakest point: one weak gap does not merge an object into
+   its surroundings); merge heights are in edge units, as in a UCM;
 3. the finest level: the largest horizontal cut with at most ``max_regions`` regions;
 4. stored compactly: ``labels`` (H, W) uint8 region ids 0..M-1 and ``ultrametric`` (M, M)
    float32, the merge heights between those regions normalised to [0, 1] (the tree itself:
@@ -26,11 +28,17 @@ import numpy as np
 
 from mmdense.utils.checkpoint import atomic_write_bytes
 from mmdense.utils.jobs import run_jobs
-from .video_io import IMAGE_EXTS
+from .video_io import IMAGE_EXTS, FrameReadError, read_image
 
 
 class UCMError(ValueError):
     """An unreadable or invalid UCM file; the message names the file and the fix."""
+
+
+#: How the trees of :func:`compute_ucm_cache` are built, stored in every ``.npz`` it writes, so
+#: a cache written by an earlier hierarchy (weakest-point merge heights, before the mean
+#: boundary strength) is recomputed on the next run instead of being reused as done.
+UCM_TREE = 'owt-mean-boundary/min-area-0.0025'
 
 
 def color_gradient_edges(img, sigmas=(1.0, 2.0, 4.0)):
@@ -72,20 +80,56 @@ def read_edge_map(path):
                     e = e[2::2, 2::2]
                 return e / max(float(e.max()), 1e-6)
         raise UCMError(f'{path}: no 2-D ucm2 / ucm / E / edges array')
-    e = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if e is None:
-        raise UCMError(f'cannot read edge map {path}')
+    try:
+        e = read_image(path, cv2.IMREAD_UNCHANGED)
+    except FrameReadError as err:
+        raise UCMError(f'edge map: {err}') from None
     if e.ndim == 3:
         e = e.max(-1)
     return e.astype(np.float32) / (65535.0 if e.dtype == np.uint16 else 255.0)
 
 
-def ucm_from_edges(edges, max_regions=40):
-    """Region tree of an edge map.
+#: how :func:`ucm_from_edges` sets merge heights: ``'mean'`` (OWT-UCM's mean boundary strength,
+#: the default), ``'dynamics'`` (the weakest point of the boundary; comparison only)
+UCM_MERGES = ('mean', 'dynamics')
+
+
+def _mean_boundary_tree(graph, weights, min_area):
+    """OWT-UCM's greedy merging on higra. Superpixels: the watershed regions of the edge map,
+    where basins under ``min_area`` pixels join a neighbour (a cut of the watershed hierarchy
+    by area: it looks at basin size only, so a gap in a boundary does not merge a large
+    region). Then the two regions with the weakest boundary merge first, a boundary's strength
+    being the *mean* edge strength along it, updated as regions merge (average linkage weighted
+    by boundary length). Returns the tree (leaves = superpixels, linked to the pixel graph
+    through their region adjacency graph) and its altitudes."""
+    import higra as hg
+    if min_area > 1:
+        tree, altitudes = hg.watershed_hierarchy_by_area(graph, weights)
+        superpixels = hg.labelisation_horizontal_cut_from_threshold(tree, altitudes, min_area)
+    else:
+        superpixels = hg.labelisation_watershed(graph, weights)
+    rag = hg.make_region_adjacency_graph_from_labelisation(graph, superpixels)
+    strength = hg.rag_accumulate_on_edges(rag, hg.Accumulators.mean, weights)
+    length = hg.rag_accumulate_on_edges(rag, hg.Accumulators.sum, np.ones_like(weights))
+    return hg.binary_partition_tree_average_linkage(rag, strength, length)
+
+
+def ucm_from_edges(edges, max_regions=40, merge='mean', min_area=0.0025):
+    """Region tree of an edge map: OWT-UCM's greedy merging by mean boundary strength
+    (Arbelaez et al. 2011, the paper's sec. 4.1).
 
     Args:
         edges (ndarray): (H, W) boundary strength (higher = stronger boundary).
         max_regions (int): most regions at the finest level (40 in the paper).
+        merge (str): ``'mean'``: watershed superpixels merged greedily, weakest boundary
+            first, a boundary's strength being the *mean* edge strength along it (OWT-UCM);
+            ``'dynamics'``: higra's watershed hierarchy by dynamics, where two regions merge at
+            the weakest point (pass value) of their boundary, so one weak gap merges an object
+            into its surroundings (the former default; for comparison only).
+        min_area (float): ``'mean'`` only: watershed basins under this fraction of the image
+            are no superpixels of their own (texture / noise minima on the flanks of strong
+            edges would otherwise stay as slivers with a strong mean boundary); 0: every
+            basin is one (plain OWT-UCM superpixels).
 
     Returns:
         tuple: ``labels`` (H, W) uint8 in [0, M), ``ultrametric`` (M, M) float32 in [0, 1].
@@ -93,13 +137,19 @@ def ucm_from_edges(edges, max_regions=40):
     import higra as hg
     if max_regions < 1 or max_regions > 255:
         raise ValueError(f'max_regions must be in [1, 255], got {max_regions}')
+    if merge not in UCM_MERGES:
+        raise ValueError(f'merge must be one of {UCM_MERGES}, got {merge!r}')
     edges = np.ascontiguousarray(edges, dtype=np.float64)
     graph = hg.get_4_adjacency_graph(edges.shape)
     weights = hg.weight_graph(graph, edges, hg.WeightFunction.mean)
-    tree, altitudes = hg.watershed_hierarchy_by_dynamics(graph, weights)
+    if merge == 'mean':
+        tree, altitudes = _mean_boundary_tree(graph, weights, min_area * edges.size)
+    else:
+        tree, altitudes = hg.watershed_hierarchy_by_dynamics(graph, weights)
     cut = hg.HorizontalCutExplorer(tree, altitudes).horizontal_cut_from_num_regions(
         max_regions, at_least=False)
     nodes = np.asarray(cut.nodes())
+    # per pixel (higra back-projects superpixel leaves through their region adjacency graph)
     leaf_node = np.asarray(cut.labelisation_leaves(tree)).reshape(edges.shape)
     index = np.full(tree.num_vertices(), -1, np.int64)
     index[nodes] = np.arange(len(nodes))
@@ -125,24 +175,51 @@ def is_ultrametric(dist, tol=1e-6):
     return bool((d[:, None, :] <= bound + tol).all())
 
 
-def save_ucm(path, labels, ultrametric):
+def save_ucm(path, labels, ultrametric, tree=UCM_TREE):
+    """Atomic ``.npz`` of ``labels`` (H, W) uint8, ``ultrametric`` (M, M) float32 and the
+    ``tree`` tag saying how the hierarchy was built (:data:`UCM_TREE`)."""
     buf = io.BytesIO()
     np.savez_compressed(buf, labels=labels.astype(np.uint8),
-                        ultrametric=ultrametric.astype(np.float32))
+                        ultrametric=ultrametric.astype(np.float32), tree=np.array(tree))
     atomic_write_bytes(buf.getvalue(), path)
+
+
+def ucm_tree_tag(path):
+    """The ``tree`` tag of a UCM ``.npz`` ('' when it has none: written before the tag)."""
+    with np.load(path, allow_pickle=False) as z:
+        return str(z['tree']) if 'tree' in z.files else ''
 
 
 def load_ucm(path):
     """``(labels (H, W) int64, ultrametric (M, M) float32)`` from a ``.npz`` of
-    :func:`save_ucm`, validated (names the file and the fix when it is not usable)."""
-    fix = 'recompute it with tools/ucm/compute_ucm.py'
+    :func:`save_ucm`, validated.
+
+    Raises:
+        UCMError: naming the file and the fix when it is missing, empty (0 bytes, or no pixels /
+            regions), cut short or corrupt (zip / zlib / checksum errors), has the wrong arrays,
+            or its matrix is not a non-negative ultrametric (zero diagonal, symmetric,
+            ``d(a, c) <= max(d(a, b), d(b, c))``: the merge heights of a tree).
+    """
+    fix = 'recompute it with tools/ucm/compute_ucm.py (delete the file first)'
     try:
-        with np.load(path) as z:
-            labels, dist = z['labels'].astype(np.int64), z['ultrametric'].astype(np.float32)
+        if os.path.getsize(path) == 0:
+            raise UCMError(f'UCM file {path} is empty (0 bytes): {fix}')
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in ('labels', 'ultrametric') if k not in z.files]
+            if missing:
+                raise UCMError(f'UCM file {path} lacks the {missing} array(s): {fix}')
+            labels, dist = z['labels'], z['ultrametric']
+    except UCMError:
+        raise
     except FileNotFoundError:
         raise UCMError(f'UCM file {path} does not exist: {fix}') from None
-    except (OSError, ValueError, KeyError) as e:
-        raise UCMError(f'UCM file {path} is corrupt ({e}): {fix}') from e
+    except Exception as e:  # EOFError, BadZipFile, zlib.error, ValueError of a cut/corrupt file
+        raise UCMError(f'UCM file {path} is corrupt or cut short ({type(e).__name__}: {e}): '
+                       f'{fix}') from None
+    if not np.issubdtype(labels.dtype, np.integer) or not np.issubdtype(dist.dtype, np.floating):
+        raise UCMError(f'UCM file {path} holds {labels.dtype} labels / {dist.dtype} heights, '
+                       f'not integer region ids / float merge heights: {fix}')
+    labels, dist = labels.astype(np.int64), dist.astype(np.float32)
     m = dist.shape[0] if dist.ndim == 2 else 0
     if labels.ndim != 2 or labels.size == 0 or m == 0:
         raise UCMError(f'UCM file {path} holds an empty region map: {fix}')
@@ -152,6 +229,10 @@ def load_ucm(path):
     if labels.min() < 0 or labels.max() >= m:
         raise UCMError(f'UCM file {path}: region ids {labels.min()}..{labels.max()} do not fit '
                        f'its {m} regions: {fix}')
+    if dist.min() < 0 or not is_ultrametric(dist):
+        raise UCMError(f'UCM file {path}: its {m}x{m} merge-height matrix is not an ultrametric '
+                       '(non-negative, zero diagonal, symmetric, d(a,c) <= max(d(a,b), d(b,c))), '
+                       f'so it is no region tree: {fix}')
     return labels, dist
 
 
@@ -169,12 +250,25 @@ def ucm_boundaries(labels, ultrametric):
 
 
 def _ucm_job(job):
+    """One image -> its ``.npz``. Returns 1 (computed), 0 (a valid file exists: resume) or
+    ``(src, message)`` when the image or its edge map cannot be read (skipped, listed)."""
     src, dst, edge_path, max_regions, sed_model = job
     if osp.exists(dst):
-        return 0
-    img = cv2.imread(src, cv2.IMREAD_COLOR)
-    if img is None:
-        raise UCMError(f'cannot read image {src}: the file is missing or corrupt')
+        try:
+            load_ucm(dst)
+            if ucm_tree_tag(dst) == UCM_TREE:
+                return 0
+            # a valid tree of an older hierarchy (e.g. weakest-point heights): recompute
+        except UCMError:
+            pass  # cut short or corrupt (e.g. written before writes were atomic): recompute
+    try:
+        img = read_image(src)
+        return _ucm_of_image(img, src, dst, edge_path, max_regions, sed_model)
+    except (FrameReadError, UCMError) as e:
+        return (src, str(e))
+
+
+def _ucm_of_image(img, src, dst, edge_path, max_regions, sed_model):
     if edge_path is not None:
         edges = read_edge_map(edge_path)
         if edges.shape != img.shape[:2]:
@@ -212,7 +306,8 @@ def compute_ucm_cache(img_root, out_dir, edge_root=None, edge_suffix='.png', max
             when ``sed_model`` (a model file) is given, else colour-gradient edges.
 
     Returns:
-        dict: ``images``, ``computed``, ``skipped``.
+        dict: ``images``, ``computed``, ``skipped`` (already done), ``failed``: ``[(image,
+        message)]`` of the unreadable images or edge maps, skipped (the rest is written).
     """
     if sed_model is not None and not osp.isfile(sed_model):
         raise UCMError(f'structured-forest model {sed_model} does not exist')
@@ -228,5 +323,8 @@ def compute_ucm_cache(img_root, out_dir, edge_root=None, edge_suffix='.png', max
                 raise UCMError(f'edge map {edge} for {rel} does not exist')
         jobs.append((osp.join(img_root, rel), ucm_path(out_dir, rel), edge, max_regions,
                      sed_model))
-    computed = sum(run_jobs(_ucm_job, jobs, workers))
-    return dict(images=len(jobs), computed=computed, skipped=len(jobs) - computed)
+    results = run_jobs(_ucm_job, jobs, workers)
+    failed = [r for r in results if isinstance(r, tuple)]
+    computed = sum(r for r in results if not isinstance(r, tuple))
+    return dict(images=len(jobs), computed=computed,
+                skipped=len(jobs) - computed - len(failed), failed=failed)

@@ -17,7 +17,8 @@ from step_compare import compare, run_children, step_parser, time_steps  # noqa:
 
 def _parts(depth):
     c3, c4 = (512, 1024) if depth >= 50 else (128, 256)
-    return (dict(type='ResNet', depth=depth, out_indices=(1, 2)),
+    return (dict(type='ResNet', depth=depth, num_stages=3, strides=(1, 2, 2),
+                 dilations=(1, 1, 1), out_indices=(1, 2)),  # no Res5, as HierGroup builds it
             dict(type='HypercolumnNeck', in_channels=(c3, c4)))
 
 
@@ -95,4 +96,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
+    run_cli(main)

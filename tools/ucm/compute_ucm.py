@@ -9,6 +9,9 @@ the images already done (resume). Edges: multi-scale colour gradients (no weight
 OpenCV's structured forests (``--sed-model model.yml.gz``, the paper's SE edges; the model file
 does not ship offline), or your own edge / UCM maps (BSDS-style PNG / .mat, e.g. HED outputs) in
 EDGE_ROOT mirroring IMG_ROOT. ``LoadUCM(ucm_root=OUT_DIR, img_root=IMG_ROOT)`` reads them.
+Trees: OWT-UCM's greedy merging by the mean edge strength along each boundary
+(``ucm_from_edges``); each file carries the hierarchy's ``tree`` tag, so a rerun recomputes the
+files of an older hierarchy (e.g. weakest-point trees) instead of counting them as done.
 """
 import argparse
 import os.path as osp
@@ -30,19 +33,23 @@ def main(argv=None):
     parser.add_argument('--max-regions', type=int, default=40)
     parser.add_argument('--workers', type=int, default=0)
     args = parser.parse_args(argv)
-    from mmdense.datasets.ucm import UCMError, compute_ucm_cache
+    from mmdense.datasets.ucm import compute_ucm_cache
     t0 = time.perf_counter()
-    try:
-        res = compute_ucm_cache(args.img_root, args.out_dir, args.edges, args.edge_suffix,
-                                args.max_regions, args.workers, sed_model=args.sed_model)
-    except UCMError as e:
-        sys.exit(f'error: {e}')
+    res = compute_ucm_cache(args.img_root, args.out_dir, args.edges, args.edge_suffix,
+                            args.max_regions, args.workers, sed_model=args.sed_model)
     sec = time.perf_counter() - t0
     rate = res['computed'] / sec if res['computed'] else 0.0
     print(f"{res['images']} images: {res['computed']} computed, {res['skipped']} already done "
           f'({rate:.2f} images/s) -> {args.out_dir}')
+    if res['failed']:
+        print(f"{len(res['failed'])} unreadable image(s) skipped (no UCM written; fix or remove "
+              'them and rerun to complete the output):', file=sys.stderr)
+        for src, msg in res['failed']:
+            print(f'  {src}: {msg}', file=sys.stderr)
+        raise SystemExit(1)
     return res
 
 
 if __name__ == '__main__':
-    main()
+    from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
+    run_cli(main)

@@ -20,13 +20,10 @@ def main(argv=None):
     import cv2
     import numpy as np
 
-    from mmdense.datasets.ucm import UCMError, load_ucm, ucm_boundaries
+    from mmdense.datasets.ucm import load_ucm, ucm_boundaries
     os.makedirs(args.out, exist_ok=True)
     for path in args.files:
-        try:
-            labels, dist = load_ucm(path)
-        except UCMError as e:
-            sys.exit(f'error: {e}')
+        labels, dist = load_ucm(path)  # UCMError: one line via run_cli
         pic = (255 * (1 - ucm_boundaries(labels, dist))).astype(np.uint8)
         if args.image:
             img = cv2.imread(args.image)
@@ -37,4 +34,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
+    run_cli(main)

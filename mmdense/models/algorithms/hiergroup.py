@@ -17,6 +17,11 @@ of the batch (cross-image negatives). The loss is eq. 1 per positive:
 last backbone stage (a momentum copy of backbone + MoCo-v2 neck, shuffled BN, a key queue) is
 added to the pixel loss; the backbone then also outputs Res5 (``out_indices=(1, 2, 3)``).
 
+Without MoCo nothing reaches Res5, so the backbone is built with ``num_stages=3`` (Res2-Res4):
+a stage the losses never reach is refused at construction, so no checkpoint holds random
+``layer4`` weights that a readout could mistake for pretrained ones. The frozen readout reads
+the pretrained hypercolumn instead (``ReadoutHypercolumn``).
+
 Shapes: ``inputs = [v1, v2]`` (N, 3, H, W); embeddings (N, 32, H/4, W/4); data samples carry
 ``ucm_labels_v1`` / ``ucm_labels_v2`` (H, W) region maps of each view and ``ucm_dist`` (M, M).
 """
@@ -39,7 +44,8 @@ class HierGroup(BaseSelfSupervisor):
     """HierGroup (see the module docstring).
 
     Args:
-        backbone (dict): ResNet-50 with ``out_indices=(1, 2)`` (Res3, Res4), from scratch.
+        backbone (dict): ResNet-50 with ``num_stages=3, out_indices=(1, 2)`` (Res3, Res4),
+            from scratch (with ``moco``: ``num_stages=4, out_indices=(1, 2, 3)``).
         neck (dict): ``HypercolumnNeck``.
         num_regions, num_pos, num_neg (int): 7, 10, 5 (sec. 4.2).
         sigma (float): sigma_p of eqs. 2-3 (0.8).
@@ -67,12 +73,36 @@ class HierGroup(BaseSelfSupervisor):
                 momentum=self.moco.get('momentum', 0.001))
             self.moco_queue = FeatureQueue(self.moco.get('queue_len', 65536),
                                            self.moco['neck']['out_channels'])
+        self._check_stages_reached()
         self.num_regions = num_regions
         self.num_pos = num_pos
         self.num_neg = num_neg
         self.sigma = sigma
         self.cns = cns
         self.temperature = temperature
+
+    def _check_stages_reached(self):
+        """Build no stage the losses never reach: the pixel loss reads the backbone outputs
+        the neck's ``in_index`` picks (Res3, Res4), the MoCo loss the last one (Res5). A
+        deeper stage would keep its random weights and end up in the checkpoint, where a
+        readout could take it for pretrained features (issue 15)."""
+        out_indices = getattr(self.backbone, 'out_indices', None)
+        num_stages = getattr(self.backbone, 'num_stages', None)
+        if out_indices is None or num_stages is None:
+            return
+        out_indices = sorted(int(i) % num_stages for i in out_indices)
+        in_index = tuple(getattr(self.neck, 'in_index', range(len(out_indices))))
+        used = [out_indices[i] for i in in_index]
+        if self.moco:
+            used.append(out_indices[-1])
+        reached = max(used) + 1
+        if num_stages > reached:
+            raise ValueError(
+                f'HierGroup: the backbone builds {num_stages} stages but its losses reach only '
+                f'the first {reached} (out_indices {tuple(out_indices)}, neck in_index '
+                f'{in_index}{", moco" if self.moco else ""}); set '
+                f'backbone.num_stages={reached} (with {reached} strides / dilations) so no '
+                'untrained stage is built and saved')
 
     def _embed(self, img):
         feats = self.backbone(img)

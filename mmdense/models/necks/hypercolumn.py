@@ -35,10 +35,15 @@ class HypercolumnNeck(BaseModule):
         self.out = nn.Conv2d(mid_channels * len(in_channels), out_channels, 3, padding=1)
         self.scale = first_stride / out_stride
 
-    def forward(self, inputs):
+    def hypercolumn(self, inputs):
+        """The projected, upsampled and concatenated Res3 / Res4 maps before the final
+        convolution: (N, 2 * mid_channels, H/4, W/4)."""
         feats = [inputs[i] for i in self.in_index]
         h, w = feats[0].shape[-2:]
         size = (int(round(h * self.scale)), int(round(w * self.scale)))
         maps = [F.interpolate(p(x), size=size, mode='bilinear', align_corners=False)
                 for p, x in zip(self.proj, feats)]
-        return (self.out(torch.cat(maps, 1)), )
+        return torch.cat(maps, 1)
+
+    def forward(self, inputs):
+        return (self.out(self.hypercolumn(inputs)), )
