@@ -323,3 +323,25 @@ def test_pair_box_crop_uses_one_box_for_both_frames():
     np.testing.assert_array_equal(out['img2'], exp2)
     with pytest.raises(ValueError, match='differ in size'):
         PairRandomResizedBoxCrop(scale=32)(dict(img=img, img2=img[:30]))
+
+
+def test_pair_flip_flips_both_frames_together_or_neither():
+    import numpy as np
+
+    from mmdense.datasets.transforms import PairRandomFlip
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    img2 = rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    np.random.seed(0)
+    flips = []
+    for _ in range(40):
+        out = PairRandomFlip(prob=0.5)(dict(img=img.copy(), img2=img2.copy()))
+        flips.append(out['flip'])
+        exp1, exp2 = (img[:, ::-1], img2[:, ::-1]) if out['flip'] else (img, img2)
+        np.testing.assert_array_equal(out['img'], exp1)
+        np.testing.assert_array_equal(out['img2'], exp2)
+    assert 5 < sum(flips) < 35
+    with pytest.raises(ValueError, match='RandomAffineView'):
+        PairRandomFlip()(dict(img=img, img2=img2, flow_fw=np.zeros((20, 30, 2), np.float32)))
+    with pytest.raises(ValueError, match='differ in size'):
+        PairRandomFlip()(dict(img=img, img2=img2[:10]))

@@ -1,5 +1,6 @@
 # CPU demo: CACL on demo-world frame pairs (1-3 frames apart, the clips are short), ResNet-18
-# dilated, 112x112 crops at the same position in both frames, 300 iterations of SGD; the queues
+# dilated, 112x112 crops at the same position in both frames (one box, one flip), colour
+# augmentations per view, 300 iterations of SGD; the queues
 # are shortened to the demo's batch. Read out with
 #   tools/readout/readout.sh \
 #       configs/readout/seg/linear_r18-d8-frozen_1xb8-400iters_demo-world.py CKPT 1
@@ -17,10 +18,10 @@ view_pipeline = [
          prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.114, 0.587, 0.2989)),
-    dict(type='RandomFlip', prob=0.5),
 ]
 train_pipeline = [
     dict(type='PairRandomResizedBoxCrop', scale=112, crop_ratio_range=(0.3, 1.)),
+    dict(type='PairRandomFlip', prob=0.5),
     dict(type='FramePairToViews', transforms=view_pipeline),
     dict(type='PackInputs'),
 ]

@@ -1,5 +1,7 @@
-# CACL on ImageNet-1k: both views from one image (MoCo-v2 crops), so positives come from
-# augmentation only (the paper's ImageNet setting; Table 1b "only augmentation").
+# CACL on ImageNet-1k: both views from one image, cropped at the same position and flipped
+# together, colour augmentations per view, so positives come from augmentation only (the
+# paper's "two crops at the same position" on a single image: Table 1b "only augmentation",
+# stride 0). Same-position pixel positives, as that row of the paper.
 _base_ = [
     '../_base_/models/cacl_r18-d8.py',
     '../_base_/datasets/imagenet_pairs.py',

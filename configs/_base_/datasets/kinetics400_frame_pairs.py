@@ -1,7 +1,9 @@
 # Kinetics-400 frame pairs for CACL: the official layout (one folder per class holding the
 # videos), decoded with OpenCV, seeking only the two frames; "for each video we randomly choose
 # one pair of frames with stride 8"; both frames cropped at the same position (RandomResizedCrop
-# box shared), then MoCo-v2's per-view colour augmentations.
+# box shared) and flipped together (MoCo-v2's flip, shared: "two crops at the same position"),
+# then MoCo-v2's colour augmentations per view (photometric only, so every position of view 1
+# shows the same place of the frame as that position of view 2).
 #   data/kinetics400/train/<class name>/<youtube id>_<start>_<end>.mp4
 # `index_file` caches the video headers (frame counts, fps) after the first scan of 240k videos.
 dataset_type = 'FramePairDataset'
@@ -16,10 +18,10 @@ view_pipeline = [
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.114, 0.587, 0.2989)),
     dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), magnitude_std='inf', prob=0.5),
-    dict(type='RandomFlip', prob=0.5),
 ]
 train_pipeline = [
     dict(type='PairRandomResizedBoxCrop', scale=224, crop_ratio_range=(0.2, 1.)),
+    dict(type='PairRandomFlip', prob=0.5),
     dict(type='FramePairToViews', transforms=view_pipeline),
     dict(type='PackInputs'),
 ]

@@ -2,11 +2,12 @@ import mmpretrain.datasets  # noqa: F401  (register MMPretrain's transforms, our
 
 from .flow import (ComputeFlow, LoadFlow, PackFlowInputs, PairRandomResizedCrop,
                    RandomAffineView, read_flow, write_flow)
-from .pair import DuplicateAsPair, FramePairToViews, PairRandomResizedBoxCrop
+from .loading import CheckedLoadImageFromFile  # noqa: F401  (LoadImageFromFile, checked)
+from .pair import DuplicateAsPair, FramePairToViews, PairRandomFlip, PairRandomResizedBoxCrop
 from .ucm import LoadUCM, PackUCMInputs
 from .views import CorrespondingViews, RandomResizedCropAffine
 
-__all__ = ['FramePairToViews', 'PairRandomResizedBoxCrop', 'DuplicateAsPair', 'ComputeFlow',
-           'LoadFlow', 'PackFlowInputs', 'PairRandomResizedCrop', 'RandomAffineView', 'read_flow',
-           'write_flow', 'CorrespondingViews', 'RandomResizedCropAffine', 'LoadUCM',
+__all__ = ['FramePairToViews', 'PairRandomResizedBoxCrop', 'PairRandomFlip', 'DuplicateAsPair',
+           'ComputeFlow', 'LoadFlow', 'PackFlowInputs', 'PairRandomResizedCrop', 'RandomAffineView',
+           'read_flow', 'write_flow', 'CorrespondingViews', 'RandomResizedCropAffine', 'LoadUCM',
            'PackUCMInputs']

@@ -28,7 +28,11 @@ class FramePairToViews(BaseTransform):
     Geometry: a per-view transform that moves pixels must record the frame -> view map in
     ``affine`` (as :class:`RandomAffineView` does); it is returned as ``affine_v1`` /
     ``affine_v2`` (3, 3), identity when no transform recorded one. Keys the per-view pipeline
-    adds are otherwise dropped, so the frames' flows stay untouched.
+    adds are otherwise dropped, so the frames' flows stay untouched. A per-view transform that
+    moves pixels without recording an ``affine`` (MMPretrain's ``RandomFlip``,
+    ``RandomResizedCrop``) makes the two views disagree about where a scene point is: use it only
+    for image-level positives (MoCo), and put shared geometry before this transform
+    (:class:`PairRandomResizedBoxCrop`, :class:`PairRandomFlip`) for same-position targets.
 
     Required keys: ``img``, ``img2`` (H, W, 3). Modified keys: ``img`` (list of 2 arrays);
     ``img2`` is removed; ``affine_v1``, ``affine_v2`` are added.
@@ -84,9 +88,54 @@ class PairRandomResizedBoxCrop(RandomResizedCrop):
 
 
 @TRANSFORMS.register_module()
+class PairRandomFlip(BaseTransform):
+    """Horizontal flip of both frames of a pair together, with probability ``prob``: CACL's
+    "two crops at the same position" stays true after MoCo-v2's flip, which a per-view
+    ``RandomFlip`` inside :class:`FramePairToViews` would break for half of the pairs (the
+    model's same-position and soft-cycle targets would then pair mirrored pixels).
+
+    Required keys: ``img``, ``img2`` (same size). Modified: ``img``, ``img2``. Added: ``flip``
+    (bool), ``flip_direction`` ('horizontal' or None).
+
+    Pairs that carry optical flow (FlowE) record their flips per view as affines instead
+    (``RandomAffineView(flip_prob=...)``); this transform refuses them rather than leave the
+    flows unflipped.
+
+    Args:
+        prob (float): flip probability.
+    """
+
+    def __init__(self, prob=0.5):
+        if not 0. <= prob <= 1.:
+            raise ValueError(f'prob must be in [0, 1], got {prob}')
+        self.prob = prob
+
+    def transform(self, results):
+        if any(k.startswith('flow') for k in results):
+            raise ValueError(f'{results.get("img_path")}: PairRandomFlip does not flip optical '
+                             'flows; record flips per view with RandomAffineView(flip_prob=...)')
+        if results['img2'].shape[:2] != results['img'].shape[:2]:
+            raise ValueError(f'the two frames of {results.get("img_path")} differ in size: '
+                             f'{results["img"].shape[:2]} vs {results["img2"].shape[:2]}')
+        flip = bool(np.random.rand() < self.prob)
+        if flip:
+            for key in ('img', 'img2'):
+                results[key] = mmcv.imflip(results[key], direction='horizontal')
+        results['flip'] = flip
+        results['flip_direction'] = 'horizontal' if flip else None
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(prob={self.prob})'
+
+
+@TRANSFORMS.register_module()
 class DuplicateAsPair(BaseTransform):
     """Use one image as both frames of a pair (``img2 = img``): image datasets (ImageNet) in the
-    frame-pair pipelines, i.e. CACL's "only augmentation" positives (stride 0).
+    frame-pair pipelines, i.e. CACL's "only augmentation" positives (stride 0). Follow it with
+    the pair's shared geometry (:class:`PairRandomResizedBoxCrop`, :class:`PairRandomFlip`) and
+    photometric-only per-view transforms, so both views show the same scene point at every
+    position.
 
     Required keys: ``img``. Added: ``img2``.
     """

@@ -4,11 +4,15 @@ Pang, Li, Zhang, Peng, Tang, Zha, Li, Lu. *Unsupervised Representation for Seman
 by Implicit Cycle-Attention Contrastive Learning*, AAAI 2022
 (``shared/papers/cacl_cycle_attention_contrastive.txt``, method section, eqs. 1-7).
 
-Two frames ``v``, ``v+`` of one video (8 frames apart, crops at the same position) go through a
-MoCo pair of networks: the online network (backbone ``f`` + three heads) on ``v`` and the
-momentum network (an EMA copy, MoCo momentum 0.999, shuffled BN) on ``v+``. Every head is a
-2-layer 1x1-conv MLP (hidden = input channels, ReLU, 128 out) on the backbone's output stride 8
-map; each keeps its own negative queue (:class:`~mmdense.models.utils.FeatureQueue`):
+Two frames ``v``, ``v+`` of one video (8 frames apart, crops at the same position; on ImageNet
+the same image twice) go through a MoCo pair of networks. The data gives both views one geometry
+(one crop box and one flip: ``PairRandomResizedBoxCrop`` + ``PairRandomFlip``; only photometric
+transforms per view), because the same-position pixel positives and the soft-cycle target pair
+position ``j`` of ``v`` with position ``j`` of ``v+``. The online network (backbone ``f`` + three
+heads) runs on ``v`` and the momentum network (an EMA copy, MoCo momentum 0.999, shuffled BN) on
+``v+``. Every head is a 2-layer 1x1-conv MLP (hidden = input channels, ReLU, 128 out) on the
+backbone's output stride 8 map; each keeps its own negative queue
+(:class:`~mmdense.models.utils.FeatureQueue`):
 
 * global head ``g_G``: ``u = GAP(g_G(h))``, InfoNCE of ``u`` against ``u+`` and the global queue
   (eq. 3);
