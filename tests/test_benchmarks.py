@@ -34,7 +34,7 @@ def test_ucm_speed_benchmark():
 
 def test_transitive_graph_benchmark():
     r = run_tool([sys.executable, 'tools/benchmark/transitive_graph.py', '--step', '10',
-                  '--workers', '0'])
+                  '--workers', '0', '--track-scale', '0.5'])
     assert r.returncode == 0, r.stderr[-3000:]
     m = re.search(r'build time ([0-9.]+) s, ([0-9.]+) patches/s', r.stdout)
     assert m and float(m.group(2)) > 0

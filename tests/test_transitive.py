@@ -11,10 +11,15 @@ import torch.nn.functional as F
 
 from helpers import run_tool
 
-from mmdense.datasets.transitive import best_box, mutual_cliques, transitive_pairs
+from mmdense.datasets.transitive import (CONTEXT_OFFSETS, ContextPatchPair, best_box, mine_video,
+                                         mined_box, mutual_cliques, transitive_pairs)
 from mmdense.models.algorithms.triplet_siamese import pick_distractors, ranking_loss
 
 DEMO = 'configs/transitive/triplet-siamese_vgg16_1xb8-100iters_sample-videos.py'
+CTX = 'configs/transitive/context-prediction_vgg16_1xb256-1000k_in1k.py'
+CTX_DEMO = 'configs/transitive/context-prediction_vgg16_1xb16-300iters_demo-world.py'
+GRAPH_ARGS = ['--num-parents', '3', '--min-parent', '4', '--knn', '6', '--step', '5',
+              '--track-frames', '15', '--track-scale', '0.5']  # KCF at half size: fast
 
 
 def test_transitivity_emits_exactly_the_expected_pairs():
@@ -40,8 +45,66 @@ def test_child_clusters_are_mutual_top_k_cliques():
 def test_best_box_holds_the_most_moving_pixels():
     mask = np.zeros((40, 60), bool)
     mask[20:30, 40:50] = True
-    (x, y, w, h), count = best_box(mask, box_frac=0.25)
+    (x, y, w, h), count = best_box(mask, 10)
     assert (w, h) == (10, 10) and count == 100 and (x, y) == (40, 20)
+
+
+def test_mined_box_is_227_and_scaled_only_for_small_frames():
+    # 400x600 frame, mask at 1/4 scale; moving blob centred at frame (x 420, y 180)
+    mask = np.zeros((100, 150), bool)
+    mask[40:50, 100:110] = True
+    (x, y, w, h), count = mined_box(mask, 0.25, (400, 600))
+    assert (w, h) == (227, 227) and count == 100
+    assert 0 <= x <= 600 - 227 and 0 <= y <= 400 - 227
+    assert abs(x + 113.5 - 420) <= 4 and abs(y + 113.5 - 180) <= 4
+    # the blob near a corner: the box stays inside the frame, still 227
+    mask[:] = False
+    mask[95:100, 145:150] = True
+    (x, y, w, h), _ = mined_box(mask, 0.25, (400, 600))
+    assert (w, h) == (227, 227) and 600 - 227 - 4 <= x <= 600 - 227 and 400 - 227 - 4 <= y <= 173
+    # a frame smaller than the box: the box is its short side, nothing else changes
+    small = np.zeros((36, 44), bool)
+    small[10:20, 30:40] = True
+    (x, y, w, h), _ = mined_box(small, 0.25, (144, 176))
+    assert (w, h) == (144, 144) and y == 0 and 0 <= x <= 176 - 144
+    (x, y, w, h), _ = mined_box(small, 0.25, (240, 176))
+    assert (w, h) == (176, 176) and x == 0
+
+
+def _moving_square_frames(root, size, n=3, side=50, speed=8):
+    """Frames of a static textured background with a textured square moving right; returns
+    the square's top-left per frame."""
+    rng = np.random.default_rng(0)
+    h, w = size
+    bg = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), (0, 0), 3)
+    tex = cv2.resize(rng.integers(0, 255, (5, 5, 3), dtype=np.uint8), (side, side),
+                     interpolation=cv2.INTER_NEAREST)  # 10 px blocks: visible at 1/4 scale
+    corners = []
+    os.makedirs(root, exist_ok=True)
+    for t in range(n):
+        x0, y0 = w // 2 + speed * t, h // 3
+        f = bg.copy()
+        f[y0:y0 + side, x0:x0 + side] = tex
+        cv2.imwrite(os.path.join(root, f'{t:05d}.png'), f)
+        corners.append((x0, y0))
+    return corners
+
+
+@pytest.mark.parametrize('size,side', [((400, 560), 227), ((160, 200), 160)])
+def test_mine_video_crops_the_227_box_around_the_moving_object(tmp_path, size, side):
+    from mmdense.datasets.video_io import FrameFolderSource
+    corners = _moving_square_frames(str(tmp_path / 'v'), size)
+    src = FrameFolderSource(str(tmp_path / 'v'))
+    nodes = mine_video(src, str(tmp_path / 'p'), step=1, min_moving=0.002)
+    assert len(nodes) >= 1
+    for node in nodes:
+        x, y, w, h = (int(v) for v in node['box'])
+        assert (w, h) == (side, side)
+        x0, y0 = corners[node['frame']]
+        assert x <= x0 and y <= y0 and x0 + 50 <= x + w and y0 + 50 <= y + h  # object inside
+        frame = src.read(node['frame'])
+        want = cv2.resize(frame[y:y + h, x:x + w], (96, 96), interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(cv2.imread(node['path']), want)
 
 
 def test_ranking_loss_and_distractors():
@@ -67,8 +130,7 @@ def graph_dir(tmp_path_factory):
         os.symlink(sample_video_path(name), root / f'{name}.mp4')
     out = tmp_path_factory.mktemp('graph')
     r = run_tool([sys.executable, 'tools/transitive/build_graph.py', str(root), str(out),
-                  '--num-parents', '3', '--min-parent', '4', '--knn', '6', '--step', '5',
-                  '--track-frames', '15', '--workers', '2'])
+                  *GRAPH_ARGS, '--features', 'hog', '--workers', '2'])
     assert r.returncode == 0, r.stderr[-3000:]
     return root, out, r.stdout
 
@@ -85,12 +147,15 @@ def test_graph_from_real_videos_has_all_edge_types(graph_dir):
     assert len(tracked) == summary['intra_edges']
     # a rerun reuses the per-video mining / tracking cache and gives the same graph
     r = run_tool([sys.executable, 'tools/transitive/build_graph.py', str(root), str(out),
-                  '--num-parents', '3', '--min-parent', '4', '--knn', '6', '--step', '5',
-                  '--track-frames', '15'])
+                  *GRAPH_ARGS, '--features', 'hog'])
     assert r.returncode == 0 and json.loads((out / 'graph.json').read_text()) == graph
     r = run_tool([sys.executable, 'tools/transitive/build_graph.py', str(out / 'patches'),
-                  str(out / 'x')])
+                  str(out / 'x'), '--features', 'hog'])
     assert r.returncode != 0 and 'no videos' in r.stderr
+    # the paper's 227x227 box on bikes (272x640); smaller frames: test_mine_video_crops_...
+    mined = json.loads((out / 'mined' / 'bikes.json').read_text())
+    boxes = [n['box'] for n in mined['nodes'] if 'track_of' not in n]
+    assert len(boxes) > 5 and all(b[2] == b[3] == 227 for b in boxes), boxes[:3]
 
 
 def test_triplet_siamese_trains_on_the_graph(graph_dir, tmp_path):
@@ -133,7 +198,7 @@ def test_vgg_detector_readout_loads_the_tower_strictly(tmp_path):
     assert out[0].shape == (1, 512, 4, 6)
     torch.save(dict(state_dict={'backbone.x': torch.ones(1)}), tmp_path / 'bad.pth')
     det_cfg.model.backbone.pretrained_ckpt = str(tmp_path / 'bad.pth')
-    with pytest.raises(KeyError, match='does not fit ReadoutVGG'):
+    with pytest.raises(KeyError, match='does not fit ReadoutVGG|has no backbone.features'):
         DET_MODELS.build(det_cfg.model).init_weights()
 
 
@@ -159,3 +224,196 @@ def test_multitask_baseline_adds_context_prediction():
     assert float(losses['loss_context']) == pytest.approx(np.log(8), rel=0.5)  # ~chance
     (losses['loss'] + losses['loss_context']).backward()
     assert model.context_head[0].weight.grad.abs().sum() > 0
+
+
+# ---- context prediction (Doersch et al.), the clustering / initialisation network ----------
+
+def _texture(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_context_pair_patches_sit_where_the_label_says():
+    np.random.seed(0)
+    img = _texture(420, 500)
+    t = ContextPatchPair(target_pixels=None, downsample_prob=0, color_drop=False)
+    labels = set()
+    for _ in range(200):
+        out = t.transform(dict(img=img.copy()))
+        (a, b), label = out['img'], out['gt_label']
+        boxes = out['context_boxes']
+        assert out['context_scale'] == 1.0 and a.shape == b.shape == (96, 96, 3)
+        for patch, (x1, y1, x2, y2) in zip((a, b), boxes):
+            assert 0 <= x1 and 0 <= y1 and x2 <= 500 and y2 <= 420
+            np.testing.assert_array_equal(patch, img[y1:y2, x1:x2])  # the pixels of its box
+        dy, dx = CONTEXT_OFFSETS[label]
+        off = boxes[1, :2] - boxes[0, :2]  # (x, y) of the second patch relative to the first
+        for d, o in ((dx, off[0]), (dy, off[1])):
+            assert abs(o - d * (96 + 48)) <= 2 * 7  # grid step 144, each patch jittered <= 7
+        # no overlap: the gap (48) is wider than the joint jitter (14)
+        assert max(abs(off[0]), abs(off[1])) >= 96 + 48 - 14
+        labels.add(label)
+    assert labels == set(range(8))
+
+
+def test_context_pair_resize_pixelation_and_colour_dropping():
+    np.random.seed(1)
+    img = _texture(300, 400)
+    t = ContextPatchPair()  # the paper's defaults
+    for _ in range(20):
+        out = t.transform(dict(img=img.copy(), gt_label=123))  # a class label is overwritten
+        s = out['context_scale']
+        assert 150000 <= 300 * 400 * s * s <= 450000 * 1.01 and 0 <= out['gt_label'] < 8
+        for patch in out['img']:
+            flat = [np.abs(patch[..., c].astype(int) - round(m)).max()
+                    for c, m in enumerate((103.53, 116.28, 123.675))]
+            assert sorted(flat)[1] <= 1  # two channels dropped to the data mean (+-1)
+            assert sorted(flat)[2] > 20  # one channel keeps the picture
+    # pixelation: a patch shrunk to <= 95x95 and enlarged loses high frequencies
+    t = ContextPatchPair(target_pixels=None, downsample_prob=1.0, color_drop=False)
+    out = t.transform(dict(img=img.copy()))
+    x1, y1, x2, y2 = out['context_boxes'][0]
+    sharp = np.abs(np.diff(img[y1:y2, x1:x2].astype(int), axis=1)).mean()
+    assert np.abs(np.diff(out['img'][0].astype(int), axis=1)).mean() < 0.9 * sharp
+    # images too small for a pair are enlarged until one fits
+    out = ContextPatchPair(target_pixels=None).transform(dict(img=_texture(120, 160)))
+    assert out['context_scale'] == pytest.approx((2 * 96 + 48 + 14) / 120, rel=0.01)
+
+
+def test_vgg16_pool5_of_a_96_patch_is_4608():
+    from mmengine.registry import init_default_scope
+
+    from mmdense.registry import MODELS
+    init_default_scope('mmdense')
+    vgg = MODELS.build(dict(type='VGG', depth=16, num_classes=-1))
+    out = vgg(torch.zeros(1, 3, 96, 96))
+    assert out[-1].shape == (1, 512, 3, 3) and out[-1][0].numel() == 4608
+    convs = [m for m in vgg.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 13 and isinstance(vgg.features[-1], torch.nn.MaxPool2d)  # pool5
+
+
+def _tiny_context_model(**kw):
+    from mmengine.registry import init_default_scope
+
+    from mmdense.registry import MODELS
+    init_default_scope('mmdense')
+    cfg = dict(type='ContextPrediction',
+               backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8),
+               in_channels=64, patch_channels=64, pair_channels=(64, ), **kw)
+    return MODELS.build(cfg)
+
+
+def _ramp_batch(t, n, seed):
+    """Pairs from images whose colour encodes position (x ramp, y ramp): learnable."""
+    from mmpretrain.structures import DataSample
+    rng = np.random.default_rng(seed)
+    xs, ys, samples = [], [], []
+    for _ in range(n):
+        h, w = 120, 120
+        yy, xx = np.mgrid[0:h, 0:w]
+        img = np.stack([xx * 2, yy * 2, rng.integers(0, 255, (h, w))], -1).astype(np.uint8)
+        out = t.transform(dict(img=img))
+        xs.append(out['img'][0])
+        ys.append(out['img'][1])
+        samples.append(DataSample().set_gt_label(out['gt_label']))
+
+    def norm(arr):
+        return (torch.from_numpy(np.stack(arr)).permute(0, 3, 1, 2).float() - 128) / 64
+    return [norm(xs), norm(ys)], samples
+
+
+def test_context_prediction_learns_positions():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny layers: threads only add overhead on a loaded machine
+    try:
+        _learn_positions()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _learn_positions():
+    torch.manual_seed(0)
+    np.random.seed(0)
+    model = _tiny_context_model()
+    t = ContextPatchPair(patch_size=32, gap=12, jitter=3, target_pixels=None,
+                         downsample_prob=0, color_drop=False)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    first = None
+    for step in range(60):
+        inputs, samples = _ramp_batch(t, 32, step)
+        losses = model.loss(inputs, samples)
+        opt.zero_grad()
+        losses['loss'].backward()
+        opt.step()
+        first = first if first is not None else losses['loss'].item()
+    assert first == pytest.approx(np.log(8), rel=0.3)  # chance at the start
+    model.eval()
+    with torch.no_grad():
+        inputs, samples = _ramp_batch(t, 128, 1000)  # fresh pairs
+        losses = model.loss(inputs, samples)
+    assert float(losses['loss']) < 0.5 * first
+    print('context prediction: first loss', first, 'held-out loss', float(losses['loss']),
+          'accuracy', float(losses['acc_position']))
+    assert float(losses['acc_position']) > 0.7  # chance: 0.125
+
+
+def test_context_prediction_rejects_a_wrong_pool5_size():
+    model = _tiny_context_model()
+    with pytest.raises(ValueError, match='in_channels'):
+        model.position_logits(torch.zeros(2, 3, 64, 64), torch.zeros(2, 3, 64, 64))
+
+
+def test_context_prediction_trains_and_its_pool5_clusters_the_graph(
+        graph_dir, demo_world, tmp_path):
+    """The demo config through tools/train.py (tiny fc layers), then build_graph.py clusters
+    with its 4608-d pool5 (the mining cache of ``graph_dir`` is reused)."""
+    import shutil
+    root, hog_out, _ = graph_dir
+    wd = tmp_path / 'wd'
+    r = run_tool([sys.executable, 'tools/train.py', CTX_DEMO, '--work-dir', str(wd),
+                  '--cfg-options', f'train_dataloader.dataset.data_root={demo_world}',
+                  'train_dataloader.batch_size=2', 'train_cfg.max_iters=2',
+                  'model.patch_channels=32', 'model.pair_channels=[32]',
+                  'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = r.stdout + r.stderr
+    assert 'acc_position' in log and 'loss' in log
+    ckpt = wd / 'iter_2.pth'
+    state = torch.load(ckpt, weights_only=True)['state_dict']
+    assert state['pair_head.3.weight'].shape == (8, 32)
+    # the tower is trained: the first and last convolutions change from iteration 1 to 2
+    before = torch.load(wd / 'iter_1.pth', weights_only=True)['state_dict']
+    for key in ('backbone.features.0.conv.weight', 'backbone.features.16.conv.weight'):
+        assert not torch.equal(before[key], state[key]), key
+    out = tmp_path / 'graph'
+    shutil.copytree(hog_out / 'mined', out / 'mined')  # mined / tracked patches: reused
+    from helpers import REPO
+    summary = _build_graph_tool().main([str(root), str(out), *GRAPH_ARGS, '--features',
+                                        f'{REPO}/{CTX_DEMO}', '--checkpoint', str(ckpt)])
+    assert summary['features'] == 'encoder' and summary['feature_dim'] == 4608
+    assert summary['nodes'] > 10 and summary['inter_edges'] > 0
+
+
+def _build_graph_tool():
+    """tools/transitive/build_graph.py as a module (its ``main`` runs in this process)."""
+    import importlib.util
+
+    from helpers import REPO
+    spec = importlib.util.spec_from_file_location(
+        'build_graph_tool', f'{REPO}/tools/transitive/build_graph.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_build_graph_needs_the_context_prediction_checkpoint(tmp_path):
+    tool = _build_graph_tool()
+    assert tool.CONTEXT_CONFIG == CTX
+    missing = tmp_path / 'ctx.pth'
+    # no --features: the default is the paper's pool5 clustering, which needs the checkpoint
+    with pytest.raises(SystemExit) as e:
+        tool.main([str(tmp_path), str(tmp_path / 'out'), '--checkpoint', str(missing)])
+    msg = str(e.value.code)
+    assert msg.startswith('error: ') and str(missing) in msg
+    assert 'tools/train.py' in msg and '--features hog' in msg and CTX in msg

@@ -1,9 +1,11 @@
 # Transitive invariance (Wang, He, Gupta 2017): Triplet-Siamese VGG16 (+ fc 4096 + fc 1024) with
 # the ranking loss (m = 0.5) on the pairs of a graph built from videos:
 #   python tools/transitive/build_graph.py data/videos data/transitive \
-#       --features configs/context_prediction_vgg16.py --checkpoint CTX.pth --workers 32
-# Paper: batch 100, lr 0.001, 200k iterations, convolutional layers initialised from a given
-# (context-prediction) checkpoint: --cfg-options model.backbone.init_cfg.checkpoint=PATH
+#       --features configs/transitive/context-prediction_vgg16_1xb256-1000k_in1k.py \
+#       --checkpoint checkpoints/context_prediction_vgg16.pth --workers 32
+# (those two are the defaults: pool5 features, 4608-d, of the context-prediction VGG16).
+# Paper: batch 100, lr 0.001, 200k iterations, convolutional layers initialised from the same
+# context-prediction checkpoint (or --cfg-options model.backbone.init_cfg.checkpoint=PATH)
 _base_ = ['../_base_/default_runtime.py']
 init_checkpoint = 'checkpoints/context_prediction_vgg16.pth'
 model = dict(

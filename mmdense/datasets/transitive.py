@@ -7,9 +7,9 @@ transitivity turns an inter edge <A, B> with intra edges <A, A'>, <B, B'> into p
 <A, B'>, <A', B>, <A', B'>.
 
 1. :func:`mine_video`: frames with moderate motion (dense DIS flow minus its median, the camera
-   motion: too many moving pixels = camera motion, too few = noise), the box holding the most
-   moving pixels (``box_frac`` of the frame, the paper's 227 of ~600 px), cropped and resized to
-   96x96;
+   motion: too many moving pixels = camera motion, too few = noise), the paper's 227x227 box
+   (sec. 4.1; the short side when a frame is smaller) holding the most moving pixels, cropped and
+   resized to 96x96;
 2. :func:`track_node`: OpenCV's KCF tracker (contrib) from the mined box for ``track_frames``;
 3. :func:`cluster_nodes`: k-means parents (drop those under ``min_parent``), then child cliques of
    ``group`` mutual ``knn``-nearest neighbours (scikit-learn);
@@ -25,11 +25,12 @@ import os.path as osp
 
 import cv2
 import numpy as np
+from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 
-from mmdense.registry import DATASETS
+from mmdense.registry import DATASETS, TRANSFORMS
 from mmdense.utils.checkpoint import atomic_write_bytes
-from .video_io import VIDEO_EXTS, VideoSource
+from .video_io import VIDEO_EXTS, FrameReadError, FrameSource, VideoSource
 
 
 def moving_mask(frame_a, frame_b, scale=0.25, thr=1.0, dis=None):
@@ -44,15 +45,47 @@ def moving_mask(frame_a, frame_b, scale=0.25, thr=1.0, dis=None):
     return np.linalg.norm(residual, axis=-1) > thr
 
 
-def best_box(mask, box_frac=0.38):
-    """(x, y, w, h) in ``mask`` pixels of the square window (side ``box_frac`` x the short side)
-    holding the most True pixels (integral image), and that count."""
+def best_box(mask, side):
+    """(x, y, side, side) in ``mask`` pixels of the square window holding the most True pixels
+    (integral image), and that count. ``side`` is clipped to the mask's short side. Among
+    windows holding equally many, the one centred closest to those pixels' centroid wins (the
+    object sits in the middle of its box)."""
     h, w = mask.shape
-    s = max(1, int(round(box_frac * min(h, w))))
+    s = int(min(max(1, round(side)), h, w))
     ii = cv2.integral(mask.astype(np.uint8))
     counts = ii[s:, s:] - ii[:-s, s:] - ii[s:, :-s] + ii[:-s, :-s]
-    y, x = np.unravel_index(int(counts.argmax()), counts.shape)
-    return (int(x), int(y), s, s), int(counts.max())
+    best = int(counts.max())
+    ys, xs = np.nonzero(counts == best)
+    inside = np.argwhere(mask[ys[0]:ys[0] + s, xs[0]:xs[0] + s])
+    if len(ys) > 1 and len(inside):
+        cy, cx = inside.mean(0) + (ys[0], xs[0]) + 0.5
+        i = int(np.argmin((ys + s / 2 - cy)**2 + (xs + s / 2 - cx)**2))
+    else:
+        i = 0
+    return (int(xs[i]), int(ys[i]), s, s), best
+
+
+#: side of the mined box in frame pixels: "a 227x227 bounding box (from ~600x400 images)"
+MINED_BOX = 227
+
+
+def mined_box(mask, scale, frame_hw, box=MINED_BOX):
+    """The mined object box (sec. 4.1) in frame pixels: a ``box`` x ``box`` square (227, the
+    paper's) placed where the moving-pixel ``mask`` (computed at ``scale`` of the frame) holds
+    the most moving pixels. Only a frame whose short side is under ``box`` gets a smaller box:
+    its short side. The window is searched on the mask at ``box * scale`` and its centre mapped
+    back to the frame, so the box is exactly ``box`` frame pixels and lies inside the frame.
+
+    Returns:
+        tuple: ``(x, y, side, side)`` ints in frame pixels, and the moving-pixel count (mask).
+    """
+    fh, fw = frame_hw
+    side = int(min(box, fh, fw))
+    (x, y, s, _), count = best_box(mask, side * scale)
+    cx, cy = (x + s / 2) / scale, (y + s / 2) / scale
+    x0 = int(np.clip(round(cx - side / 2), 0, fw - side))
+    y0 = int(np.clip(round(cy - side / 2), 0, fh - side))
+    return (x0, y0, side, side), count
 
 
 def crop_patch(frame, box, size=96):
@@ -74,16 +107,17 @@ def _write_patch(img, out_dir, node_id):
     return path
 
 
-def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box_frac=0.38,
+def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MINED_BOX,
                patch=96, scale=0.25, thr=1.0):
     """Mine moving-object patches of one video: one candidate every ``step`` frames, kept when
-    the fraction of moving pixels is in ``[min_moving, max_moving]``. ``video``: a path or an
-    opened :class:`VideoSource`.
+    the fraction of moving pixels is in ``[min_moving, max_moving]``; the ``box`` x ``box``
+    square (227, sec. 4.1; :func:`mined_box`) with the most moving pixels is cropped and resized
+    to ``patch`` x ``patch``. ``video``: a video path or an opened :class:`FrameSource`.
 
     Returns:
         list[dict]: nodes ``{id, video, frame, box (x, y, w, h) in frame pixels, path}``.
     """
-    src = video if isinstance(video, VideoSource) else VideoSource(video)
+    src = video if isinstance(video, FrameSource) else VideoSource(video)
     name = osp.splitext(osp.basename(src.path))[0]
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     nodes = []
@@ -94,33 +128,41 @@ def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box_fra
         frac = float(mask.mean())
         if not min_moving <= frac <= max_moving:
             continue
-        (x, y, w, h), _ = best_box(mask, box_frac)
-        box = (x / scale, y / scale, w / scale, h / scale)
-        img = crop_patch(a, box, patch)
+        xywh, _ = mined_box(mask, scale, a.shape[:2], box)
+        img = crop_patch(a, xywh, patch)
         if img is None:
             continue
         node_id = f'{name}_{t:06d}'
-        nodes.append(dict(id=node_id, video=src.path, frame=t, box=[float(v) for v in box],
+        nodes.append(dict(id=node_id, video=src.path, frame=t, box=[float(v) for v in xywh],
                           path=_write_patch(img, out_dir, node_id)))
     return nodes
 
 
-def track_node(node, out_dir, track_frames=30, patch=96, src=None):
+def track_node(node, out_dir, track_frames=30, patch=96, src=None, scale=1.0):
     """Track ``node``'s box with KCF for ``track_frames`` frames; returns the new node (the patch
     at the end of the track, ``kind='track'``) or None when the tracker loses the object or the
-    video ends. ``src``: the node's opened :class:`VideoSource` (opened here when None)."""
+    video ends. ``src``: the node's opened :class:`VideoSource` (opened here when None).
+    ``scale`` < 1 runs the tracker on frames resized by it (KCF's cost grows with the box
+    area) and maps the box back; the end patch is cropped from the full-resolution frame."""
     src = src or VideoSource(node['video'])
     end = node['frame'] + track_frames
     if end >= len(src):
         return None
+
+    def view(frame):
+        if scale == 1:
+            return frame
+        return cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     tracker = cv2.TrackerKCF_create()
-    tracker.init(src.read(node['frame']), tuple(int(round(v)) for v in node['box']))
+    tracker.init(view(src.read(node['frame'])),
+                 tuple(int(round(v * scale)) for v in node['box']))
     box = None
     for t in range(node['frame'] + 1, end + 1):
         frame = src.read(t)
-        ok, box = tracker.update(frame)
+        ok, box = tracker.update(view(frame))
         if not ok:
             return None
+    box = [v / scale for v in box]
     img = crop_patch(frame, box, patch)
     if img is None:
         return None
@@ -240,37 +282,55 @@ def _video_job(job):
     video, out_dir, mine_kw, track_frames = job
     name = osp.splitext(osp.basename(video))[0]
     cache = osp.join(out_dir, 'mined', name + '.json')
+    params = dict(mine_kw, track_frames=track_frames)
     if osp.exists(cache):
-        with open(cache) as f:
-            return json.load(f)
+        try:
+            with open(cache) as f:
+                res = json.load(f)
+        except ValueError:  # a cache that cannot be read is redone
+            res = {}
+        if res.get('params') == params:  # mined with other settings (e.g. box): redo
+            return res
     patches = osp.join(out_dir, 'patches', name)
-    src = VideoSource(video)  # one capture for mining and every track of this video
-    nodes = mine_video(src, patches, **mine_kw)
-    tracked, intra = [], []
-    if track_frames:
-        for node in nodes:
-            t = track_node(node, patches, track_frames, mine_kw.get('patch', 96), src)
-            if t is not None:
-                tracked.append(t)
-                intra.append((node['id'], t['id']))
-    res = dict(nodes=nodes + tracked, intra=intra)
+    try:
+        src = VideoSource(video)  # one capture for mining and every track of this video
+        kw = dict(mine_kw)
+        track_scale = kw.pop('track_scale', 1.0)
+        nodes = mine_video(src, patches, **kw)
+        tracked, intra = [], []
+        if track_frames:
+            for node in nodes:
+                t = track_node(node, patches, track_frames, kw.get('patch', 96), src,
+                               track_scale)
+                if t is not None:
+                    tracked.append(t)
+                    intra.append((node['id'], t['id']))
+    except FrameReadError as e:  # skipped and listed; not cached, so a rerun retries it
+        return dict(nodes=[], intra=[], failed=[video, str(e)])
+    res = dict(nodes=nodes + tracked, intra=intra, params=params)
     atomic_write_bytes(json.dumps(res).encode(), cache)
     return res
 
 
-def build_graph(video_root, out_dir, features='hog', encoder=None, track_frames=30,
+def build_graph(video_root, out_dir, features='encoder', encoder=None, track_frames=30,
                 num_parents=5000, min_parent=100, knn=10, group=4,
                 kinds=('transitive', 'intra'), workers=0, mine_kw=None):
     """Steps 1-4 over every video under ``video_root``; writes ``out_dir/graph.json``.
 
     Args:
-        features (str): ``'hog'`` or ``'encoder'`` (then ``encoder`` maps a list of BGR patches
-            to (N, C) features, e.g. a pooled :class:`~mmdense.evaluation.DenseEncoder`).
+        features (str): ``'encoder'`` (the paper: ``encoder`` maps a list of BGR 96x96 patches
+            to (N, C) features, the 4608-d pool5 of the context-prediction VGG16 in
+            ``tools/transitive/build_graph.py``) or ``'hog'`` (the HOG ablation).
 
     Returns:
-        dict: the graph summary.
+        dict: the graph summary, with the clustering ``features`` and their ``feature_dim``.
     """
     from mmdense.utils.jobs import run_jobs
+    if features not in ('encoder', 'hog'):
+        raise ValueError(f"features must be 'encoder' or 'hog', not {features!r}")
+    if features == 'encoder' and encoder is None:
+        raise ValueError("features='encoder' needs an encoder (patches -> (N, C) features), "
+                         "e.g. the context-prediction VGG16's pool5; or use features='hog'")
     videos = sorted(osp.join(d, f) for d, _, fs in os.walk(video_root) for f in fs
                     if f.lower().endswith(VIDEO_EXTS))
     if not videos:
@@ -298,7 +358,8 @@ def build_graph(video_root, out_dir, features='hog', encoder=None, track_frames=
                     for grp in children for i, j in itertools.combinations(grp, 2)})
     pairs = transitive_pairs(inter, intra, kinds)
     graph = write_graph(osp.join(out_dir, 'graph.json'), nodes, parents, intra, inter, pairs)
-    return graph_summary(graph)
+    return dict(graph_summary(graph), features=features, feature_dim=int(feats.shape[1]),
+                failed=[r['failed'] for r in results if 'failed' in r])
 
 
 @DATASETS.register_module()
@@ -352,3 +413,104 @@ class TransitivePairDataset(BaseDataset):
             info[key] = img
         info['img_shape'] = info['ori_shape'] = info['img'].shape[:2]
         return self.pipeline(info)
+
+
+#: (dy, dx) of the second patch relative to the first, in units of one grid step; the index is
+#: the 8-way context-prediction label (Doersch et al.'s 1..8, row-major, minus one)
+CONTEXT_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+@TRANSFORMS.register_module()
+class ContextPatchPair(BaseTransform):
+    """A patch pair for context prediction (Doersch, Gupta, Efros, ICCV 2015), the task whose
+    VGG16 gives transitive invariance its clustering features (Wang et al. 2017, sec. 2, 4.2).
+
+    The image is resized to a random total of ``target_pixels`` pixels (aspect kept; enlarged
+    when a pair would not fit), a first ``patch_size`` patch is drawn, and the second sits at one
+    of its 8 neighbouring grid cells (label = index in :data:`CONTEXT_OFFSETS`), the cells
+    ``patch_size + gap`` apart, each patch jittered by up to ``jitter`` pixels on its own.
+    Per patch, against trivial low-level cues: with ``downsample_prob`` it is shrunk to a random
+    size of ``min_downsample_pixels`` .. ``patch_size**2`` pixels and enlarged back
+    (pixelation), and with ``color_drop`` two random channels are replaced by
+    ``drop_fill`` (the per-channel data mean, BGR) plus +-1 noise ("colour dropping": chromatic
+    aberration cannot tell the position).
+
+    Defaults: 96x96 patches (the transitive paper's clustering patches, pool5 3x3x512 = 4608-d),
+    gap 48, jitter 7, 150K-450K pixels, pixelation for 1/3 of patches down to 100 pixels, colour
+    dropping: Doersch et al.'s settings (the transitive paper states only the 96x96 size).
+
+    Required keys: ``img`` (H, W, 3) uint8. Modified: ``img`` = [patch 1, patch 2] (each
+    ``patch_size`` x ``patch_size`` x 3), ``img_shape``. Added: ``gt_label`` (int, 0..7; it
+    replaces any class label, so ImageNet's labels never reach the model), ``context_boxes``
+    (2, 4) x1, y1, x2, y2 of the patches in the resized image, ``context_scale`` (resize
+    factor of the image).
+    """
+
+    def __init__(self, patch_size=96, gap=48, jitter=7, target_pixels=(150000, 450000),
+                 downsample_prob=1 / 3, min_downsample_pixels=100, color_drop=True,
+                 drop_fill=(103.53, 116.28, 123.675)):
+        if 2 * jitter > gap:
+            raise ValueError(f'jitter {jitter} would let patches {gap} px apart touch')
+        self.patch_size = int(patch_size)
+        self.gap = int(gap)
+        self.jitter = int(jitter)
+        self.target_pixels = tuple(target_pixels) if target_pixels else None
+        self.downsample_prob = downsample_prob
+        self.min_downsample_pixels = min_downsample_pixels
+        self.color_drop = color_drop
+        self.drop_fill = np.asarray(drop_fill, np.float32)
+
+    def _resize(self, img):
+        h, w = img.shape[:2]
+        s = 1.0
+        if self.target_pixels:
+            s = float(np.sqrt(np.random.uniform(*self.target_pixels) / (h * w)))
+        need = 2 * self.patch_size + self.gap + 2 * self.jitter
+        s = max(s, need / min(h, w))
+        size = (max(need, int(round(w * s))), max(need, int(round(h * s))))
+        if size != (w, h):
+            interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+            img = cv2.resize(img, size, interpolation=interp)
+        return img, s
+
+    def _augment(self, patch):
+        p = self.patch_size
+        if self.downsample_prob and np.random.rand() < self.downsample_prob:
+            side = int(np.sqrt(np.random.uniform(self.min_downsample_pixels, (p - 1)**2)))
+            small = cv2.resize(patch, (side, side), interpolation=cv2.INTER_AREA)
+            patch = cv2.resize(small, (p, p), interpolation=cv2.INTER_LINEAR)
+        if self.color_drop:
+            keep = np.random.randint(3)
+            patch = patch.copy()
+            for c in range(3):
+                if c != keep:
+                    noise = np.random.randint(-1, 2, size=patch.shape[:2])
+                    patch[..., c] = np.clip(np.round(self.drop_fill[c]) + noise, 0, 255)
+        return patch
+
+    def transform(self, results):
+        img, scale = self._resize(results['img'])
+        h, w = img.shape[:2]
+        p, j, step = self.patch_size, self.jitter, self.patch_size + self.gap
+        label = int(np.random.randint(8))
+        dy, dx = CONTEXT_OFFSETS[label]
+        # the first patch's unjittered corner: both jittered patches inside the image
+        y0 = np.random.randint(j + max(0, -dy) * step, h - p - j - max(0, dy) * step + 1)
+        x0 = np.random.randint(j + max(0, -dx) * step, w - p - j - max(0, dx) * step + 1)
+        boxes, patches = [], []
+        for oy, ox in ((0, 0), (dy, dx)):
+            y = y0 + oy * step + np.random.randint(-j, j + 1)
+            x = x0 + ox * step + np.random.randint(-j, j + 1)
+            boxes.append((x, y, x + p, y + p))
+            patches.append(self._augment(img[y:y + p, x:x + p]))
+        results['img'] = patches
+        results['img_shape'] = (p, p)
+        results['gt_label'] = label
+        results['context_boxes'] = np.asarray(boxes, np.int64)
+        results['context_scale'] = scale
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(patch_size={self.patch_size}, gap={self.gap}, '
+                f'jitter={self.jitter}, target_pixels={self.target_pixels}, '
+                f'downsample_prob={self.downsample_prob}, color_drop={self.color_drop})')

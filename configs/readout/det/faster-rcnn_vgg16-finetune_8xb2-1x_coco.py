@@ -1,6 +1,6 @@
 # Transitive invariance readout on COCO: Faster R-CNN VGG16, all layers fine-tuned from the
-# TripletSiamese checkpoint; MMDet's COCO data and 1x schedule with lr scaled from the paper's
-# 0.00025 per 2 images to batch 16 (0.002).
+# TripletSiamese checkpoint; MMDet's COCO data and 1x schedule with lr 0.002: the paper's 0.001
+# at 8 images per iteration, scaled linearly to 16 (configs/transitive/README.md).
 _base_ = [
     '../../_base_/readout/models/faster-rcnn_vgg16_finetune.py',
     'mmdet::_base_/datasets/coco_detection.py',

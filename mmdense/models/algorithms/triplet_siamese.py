@@ -12,7 +12,10 @@ parent cluster differs from the anchor's; with ``D(A, B) = 1 - cos(F(A), F(B))``
 The paper's multi-task comparison (``context_weight > 0``): the same tower also solves context
 prediction (Doersch et al.): the centre cell of a 3 x 3 grid on ``X`` and one of its 8 neighbours,
 each through the convolutional layers, concatenated, classify the neighbour's position (8-way
-cross entropy), added to the ranking loss.
+cross entropy), added to the ranking loss. This is a simplified context prediction (no gap,
+jitter, pixelation or colour dropping; cells of the 96x96 patch itself), listed under "Where we
+differ from the paper" in ``configs/transitive/README.md``; the full task, which trains the
+clustering / initialisation network, is :class:`ContextPrediction`.
 
 Shapes: ``inputs = [X, X+]`` each (N, 3, 96, 96); data samples carry ``parent`` (int, -1 when
 unknown: never a distractor for another unknown); embeddings (N, 1024); context cells
