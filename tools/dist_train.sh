@@ -13,7 +13,8 @@ if [ -z "$CONFIG" ] || [ -z "$GPUS" ]; then
   echo "usage: $0 CONFIG GPUS [tools/train.py args...]" >&2; exit 2
 fi
 DIR=$(cd "$(dirname "$0")" && pwd)
-PYTHON=${PYTHON:-python}
+VENV_PY=${MMDENSE_VENV:-$DIR/../.venv}/bin/python  # the venv tools/install.sh made, if any
+PYTHON=${PYTHON:-$([ -x "$VENV_PY" ] && echo "$VENV_PY" || echo python)}
 PYTHONPATH="$DIR/..":$PYTHONPATH \
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
 exec $PYTHON -m torch.distributed.run \

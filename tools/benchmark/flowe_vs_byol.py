@@ -75,4 +75,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
+    run_cli(main)

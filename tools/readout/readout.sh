@@ -13,7 +13,8 @@ if [ -z "$CONFIG" ] || [ -z "$CKPT" ]; then
   echo "usage: $0 READOUT_CONFIG PRETRAIN_CKPT [GPUS] [tools/train.py args...]" >&2; exit 2
 fi
 DIR=$(cd "$(dirname "$0")/.." && pwd)
-PYTHON=${PYTHON:-python}
+VENV_PY=${MMDENSE_VENV:-$DIR/../.venv}/bin/python  # the venv tools/install.sh made, if any
+PYTHON=${PYTHON:-$([ -x "$VENV_PY" ] && echo "$VENV_PY" || echo python)}
 OPTS=$($PYTHON "$DIR/readout/readout_options.py" "$CONFIG" "$CKPT")
 mapfile -t OPTS <<< "$OPTS"
 if [ "$GPUS" -gt 1 ]; then

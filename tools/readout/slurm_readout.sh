@@ -10,7 +10,8 @@ if [ $# -lt 5 ]; then
   exit 2
 fi
 DIR=$(cd "$(dirname "$0")/.." && pwd)
-PYTHON=${PYTHON:-python}
+VENV_PY=${MMDENSE_VENV:-$DIR/../.venv}/bin/python  # the venv tools/install.sh made, if any
+PYTHON=${PYTHON:-$([ -x "$VENV_PY" ] && echo "$VENV_PY" || echo python)}
 OPTS=$($PYTHON "$DIR/readout/readout_options.py" "$3" "$4")
 mapfile -t OPTS <<< "$OPTS"
 exec bash "$DIR/slurm_train.sh" "$1" "$2" "$3" "$5" "${@:6}" --cfg-options "${OPTS[@]}"

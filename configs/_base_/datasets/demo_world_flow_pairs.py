@@ -32,6 +32,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     num_workers=0,
+    persistent_workers=False,  # explicit: MMPretrain's tools/train.py defaults it to True
     drop_last=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),

@@ -16,12 +16,12 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8, num_workers=0,
+    batch_size=8, num_workers=0, persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file='splits/train.txt',
                  pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1, num_workers=0,
+    batch_size=1, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file='splits/val.txt',
                  pipeline=test_pipeline))

@@ -17,7 +17,7 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=0,
+    batch_size=4, num_workers=0, persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=None,
     dataset=dict(type=dataset_type, data_root=data_root,

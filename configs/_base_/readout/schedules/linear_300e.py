@@ -5,7 +5,7 @@ optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.6, momentum=0.9, weight_decay=0.0))
 param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=300, by_epoch=True,
                         convert_to_iter_based=True)]
-train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=300, val_interval=30)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=30)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
