@@ -37,17 +37,41 @@ def train(config, work_dir, options, extra=()):
                      *extra, '--cfg-options', *options])
 
 
-def logged_losses(work_dir):
-    """{iter: loss} from the LocalVisBackend scalars of every run in ``work_dir``."""
+def logged_losses(work_dir, all_terms=False):
+    """{iter: loss} from the LocalVisBackend scalars of every run in ``work_dir``; with
+    ``all_terms``, {iter: {loss name: value}} of every logged ``loss*`` term."""
     out = {}
     for run in sorted(os.listdir(work_dir)):
         path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
         if osp.exists(path):
             for line in open(path):
                 rec = json.loads(line)
-                if 'loss' in rec:
+                if all_terms:
+                    out[rec['iter']] = {k: v for k, v in rec.items() if k.startswith('loss')}
+                elif 'loss' in rec:
                     out[rec['iter']] = rec['loss']
     return out
+
+
+def tiny_flowe(**kw):
+    """A small FlowE (dilated ResNet-18, 16-d dense projector / predictor), initialised;
+    ``kw`` overrides its config."""
+    from mmengine.registry import init_default_scope
+
+    from mmdense.registry import MODELS
+    init_default_scope('mmdense')
+    cfg = dict(
+        type='FlowE', base_momentum=0.1,
+        backbone=dict(type='ResNet', depth=18, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)),
+        neck=dict(type='DenseNonLinearNeck', in_channels=512, hid_channels=32, out_channels=16),
+        predictor=dict(type='DenseNonLinearNeck', in_channels=16, hid_channels=32,
+                       out_channels=16),
+        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], to_rgb=True))
+    cfg.update(kw)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
 
 
 FAKE_SRUN = r'''#!/usr/bin/env bash

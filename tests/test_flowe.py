@@ -10,12 +10,12 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 
+from helpers import tiny_flowe
 from mmdense.datasets import FramePairDataset
 from mmdense.datasets.flow_estimators import build_flow_estimator, endpoint_error
 from mmdense.datasets.transforms import PairRandomResizedCrop, RandomAffineView, read_flow
 from mmdense.datasets.transforms.flow import FlowReadError
 from mmdense.structures import forward_backward_consistency, sample_at, view_correspondence
-from mmdense.registry import MODELS
 
 
 def _photo(h=96, w=128):
@@ -93,22 +93,6 @@ def test_fb_check_agrees_with_the_demo_worlds_exact_occlusions(demo_world):
     assert np.mean(agree) > 0.97, agree
 
 
-def _tiny_flowe(**kw):
-    init_default_scope('mmdense')
-    cfg = dict(
-        type='FlowE', base_momentum=0.1,
-        backbone=dict(type='ResNet', depth=18, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)),
-        neck=dict(type='DenseNonLinearNeck', in_channels=512, hid_channels=32, out_channels=16),
-        predictor=dict(type='DenseNonLinearNeck', in_channels=16, hid_channels=32,
-                       out_channels=16),
-        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], to_rgb=True))
-    cfg.update(kw)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    return model
-
-
 def _pipeline(demo_world, scale=(1.0, 1.0)):
     return FramePairDataset(demo_world, sources='splits/train_clips.txt', pipeline=[
         dict(type='LoadFlow', flow_root=demo_world,
@@ -129,7 +113,7 @@ def _batch(ds, model, n=2):
 def test_loss_is_zero_for_equivariant_features_and_positive_otherwise(demo_world, resolution):
     """Use the views themselves as 'features' (exactly equivariant up to interpolation)."""
     init_default_scope('mmdense')
-    model = _tiny_flowe(resolution=resolution, occlusion='given')
+    model = tiny_flowe(resolution=resolution, occlusion='given')
     ds = _pipeline(demo_world)
     data = _batch(ds, model)
     v1, v2 = data['inputs']
@@ -155,7 +139,7 @@ def test_loss_is_zero_for_equivariant_features_and_positive_otherwise(demo_world
 
 
 def test_gradients_reach_only_the_online_branch_and_ema_moves_the_target(demo_world):
-    model = _tiny_flowe()
+    model = tiny_flowe()
     MessageHub.get_current_instance().update_info('max_iters', 10)
     data = _batch(_pipeline(demo_world, scale=(0.9, 1.1)), model)
     target_before = copy.deepcopy(model.target_net.state_dict())
@@ -184,10 +168,10 @@ def test_sampled_pixels_estimate_the_dense_loss(demo_world):
     per-pixel MLPs (no BN) the sample mean is an unbiased estimate of the dense loss and equals it
     when the sample covers every valid location."""
     bn_free = dict(norm_cfg=None)
-    model = _tiny_flowe(neck=dict(type='DenseNonLinearNeck', in_channels=512, hid_channels=32,
-                                  out_channels=16, **bn_free),
-                        predictor=dict(type='DenseNonLinearNeck', in_channels=16,
-                                       hid_channels=32, out_channels=16, **bn_free))
+    model = tiny_flowe(neck=dict(type='DenseNonLinearNeck', in_channels=512, hid_channels=32,
+                                 out_channels=16, **bn_free),
+                       predictor=dict(type='DenseNonLinearNeck', in_channels=16,
+                                      hid_channels=32, out_channels=16, **bn_free))
     data = _batch(_pipeline(demo_world, scale=(0.9, 1.1)), model)
     v1 = data['inputs'][0]
     torch.manual_seed(0)
@@ -214,7 +198,7 @@ def test_sampled_pixels_estimate_the_dense_loss(demo_world):
 
 
 def test_sampled_pixels_train_and_handle_no_valid_location(demo_world):
-    model = _tiny_flowe(num_pixels=5)
+    model = tiny_flowe(num_pixels=5)
     MessageHub.get_current_instance().update_info('max_iters', 10)
     data = _batch(_pipeline(demo_world, scale=(0.9, 1.1)), model)
     loss = model.loss(data['inputs'], data['data_samples'])['loss']
@@ -231,13 +215,13 @@ def test_sampled_pixels_train_and_handle_no_valid_location(demo_world):
     zero.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     with pytest.raises(ValueError, match="num_pixels needs resolution='feature'"):
-        _tiny_flowe(num_pixels=5, resolution='image')
+        tiny_flowe(num_pixels=5, resolution='image')
 
 
 @pytest.mark.parametrize('kw', [dict(correspondence='identity'), dict(pixel=False),
                                 dict(symmetric=False), dict(occlusion='none')])
 def test_ablation_switches_train(demo_world, kw):
-    model = _tiny_flowe(**kw)
+    model = tiny_flowe(**kw)
     MessageHub.get_current_instance().update_info('max_iters', 10)
     data = _batch(_pipeline(demo_world), model)
     loss = model.loss(data['inputs'], data['data_samples'])['loss']

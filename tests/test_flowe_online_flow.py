@@ -16,10 +16,9 @@ from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from helpers import REPO
+from helpers import REPO, tiny_flowe
 from mmdense.datasets import FramePairDataset
 from mmdense.datasets.transforms import read_flow
-from mmdense.registry import MODELS
 
 FLOWE_DEMO = 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py'
 SEG = 'configs/readout/seg/deeplabv1_r18-d8-frozen_1xb8-400iters_demo-world.py'
@@ -37,22 +36,6 @@ def raft_ckpts(tmp_path_factory):
         paths[arch] = str(root / f'{arch}.pth')
         torch.save(fn(weights=None).state_dict(), paths[arch])
     return paths
-
-
-def _tiny_flowe(**kw):
-    init_default_scope('mmdense')
-    cfg = dict(
-        type='FlowE', base_momentum=0.1,
-        backbone=dict(type='ResNet', depth=18, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)),
-        neck=dict(type='DenseNonLinearNeck', in_channels=512, hid_channels=32, out_channels=16),
-        predictor=dict(type='DenseNonLinearNeck', in_channels=16, hid_channels=32,
-                       out_channels=16),
-        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], to_rgb=True))
-    cfg.update(kw)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    return model
 
 
 def _raft_cfg(path, arch='raft_small', **kw):
@@ -117,7 +100,7 @@ def test_frozen_net_is_not_converted_to_syncbn_and_follows_the_model(raft_ckpts)
     """raft_large has BatchNorm in its context encoder: SyncBN conversion (mmengine's and
     torch's) must not reach it; train() keeps it in eval; .to() moves it with the model."""
     from mmengine.model import convert_sync_batchnorm
-    model = _tiny_flowe(flow_net=_raft_cfg(raft_ckpts['raft_large'], arch='raft_large'))
+    model = tiny_flowe(flow_net=_raft_cfg(raft_ckpts['raft_large'], arch='raft_large'))
     bns = [m for m in model.flow_net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert bns
     converted = convert_sync_batchnorm(model)
@@ -179,9 +162,9 @@ def test_online_path_gives_the_cached_exact_flow_loss(demo_world):
                               dict(type='PackFlowInputs', meta_keys=META)])
     standin = _ExactFlowStandIn(demo_world)
     torch.manual_seed(0)
-    cached = _tiny_flowe()
+    cached = tiny_flowe()
     torch.manual_seed(0)
-    online = _tiny_flowe(flow_net=standin)
+    online = tiny_flowe(flow_net=standin)
     for k, v in cached.state_dict().items():
         torch.testing.assert_close(online.state_dict()[k], v, rtol=0, atol=0)
     MessageHub.get_current_instance().update_info('max_iters', 10)
@@ -212,20 +195,20 @@ def _one_line(exc):
 def test_missing_or_wrong_weights_fail_at_build_with_one_line(raft_ckpts, tmp_path):
     missing = str(tmp_path / 'nope' / 'raft.pth')
     with pytest.raises(FileNotFoundError) as e:
-        _tiny_flowe(flow_net=_raft_cfg(missing, arch='raft_large'))
+        tiny_flowe(flow_net=_raft_cfg(missing, arch='raft_large'))
     msg = _one_line(e)
     assert 'model.flow_net.checkpoint' in msg and missing in msg
     assert 'raft_to_torchvision.py' in msg and 'download.pytorch.org' in msg
     # raft_small weights named for raft_large: the wrong architecture
     with pytest.raises(ValueError) as e:
-        _tiny_flowe(flow_net=_raft_cfg(raft_ckpts['raft_small'], arch='raft_large'))
+        tiny_flowe(flow_net=_raft_cfg(raft_ckpts['raft_small'], arch='raft_large'))
     msg = _one_line(e)
     assert raft_ckpts['raft_small'] in msg and 'does not fit torchvision raft_large' in msg
     assert 'model.flow_net.checkpoint' in msg
     garbage = tmp_path / 'garbage.pth'
     garbage.write_bytes(b'not a checkpoint')
     with pytest.raises(ValueError) as e:
-        _tiny_flowe(flow_net=_raft_cfg(str(garbage)))
+        tiny_flowe(flow_net=_raft_cfg(str(garbage)))
     assert str(garbage) in _one_line(e)
 
 
@@ -293,7 +276,7 @@ def test_step3_cache_trains_and_a_cache_that_lacks_pairs_is_refused(demo_world, 
     items = [ds[i] for i in range(len(ds))]  # no FileNotFoundError: only cached pairs drawn
     drawn = {tuple(sorted(it['data_samples'].frame_ids)) for it in items}
     assert drawn <= {(t, t + 1) for t in starts} and len(drawn) == len(starts)
-    model = _tiny_flowe()
+    model = tiny_flowe()
     MessageHub.get_current_instance().update_info('max_iters', 10)
     data = model.data_preprocessor(default_collate(items[:2]), training=True)
     loss = model.loss(data['inputs'], data['data_samples'])['loss']
@@ -331,7 +314,7 @@ def test_out_of_view_pixels_are_masked_in_every_occlusion_mode(occlusion):
     pixels whose frame-2 point leaves frame 2 (x > W - 13) still land inside view 2 (on its
     padding), and must have no correspondence."""
     h, w, shift = 32, 48, 12.0
-    model = _tiny_flowe(occlusion=occlusion, resolution='image')
+    model = tiny_flowe(occlusion=occlusion, resolution='image')
     zoom = torch.tensor(cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), 0, 0.5))
     a2 = torch.eye(3)
     a2[:2] = zoom.float()
@@ -362,7 +345,7 @@ def test_parameter_groups_exclude_every_norm_and_bias_and_the_flow_net(raft_ckpt
     predictor, whose BN is `mlp.1`) and every bias has weight decay 0 and is excluded from LARS;
     conv weights keep wd 1e-6 and LARS; the frozen flow network and the EMA target have none."""
     from mmengine.optim import build_optim_wrapper
-    model = _tiny_flowe(flow_net=_raft_cfg(raft_ckpts['raft_small']))
+    model = tiny_flowe(flow_net=_raft_cfg(raft_ckpts['raft_small']))
     cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/schedules/lars_coslr_60k.py'))
     wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
     assert type(wrapper.optimizer).__name__ == 'LARS'

@@ -110,12 +110,17 @@ def fenced_commands(text):
     return out
 
 
+def _inline_spans(text):
+    """(line number, span) of every inline code span outside fenced blocks."""
+    masked = FENCE.sub(lambda m: '\n' * m.group(0).count('\n'), text)
+    for m in INLINE.finditer(masked):
+        yield masked[:m.start()].count('\n') + 1, m.group(1).strip()
+
+
 def inline_commands(text):
     """[(line number, span)] of inline code spans (outside fences) that are commands."""
     out = []
-    masked = FENCE.sub(lambda m: '\n' * m.group(0).count('\n'), text)
-    for m in INLINE.finditer(masked):
-        span = m.group(1).strip()
+    for line, span in _inline_spans(text):
         words = span.split()
         while words and re.match(r'^[A-Za-z_][A-Za-z0-9_]*=', words[0]):
             words = words[1:]
@@ -126,18 +131,16 @@ def inline_commands(text):
             continue  # a name in prose (`python`, `.venv/bin/python`, `tools/*.sh`)
         if (head in ('python', 'python3', 'bash', VENV_PYTHON) or head.endswith('.sh')
                 or (head.endswith('.py') and len(words) > 1)):
-            out.append((masked[:m.start()].count('\n') + 1, span))
+            out.append((line, span))
     return out
 
 
 def inline_paths(text):
     """[(line number, span)] of inline code spans that name one repository path."""
     out = []
-    masked = FENCE.sub(lambda m: '\n' * m.group(0).count('\n'), text)
-    for m in INLINE.finditer(masked):
-        span = m.group(1).strip()
+    for line, span in _inline_spans(text):
         if ' ' not in span and span.startswith(REPO_PREFIXES):
-            out.append((masked[:m.start()].count('\n') + 1, span))
+            out.append((line, span))
     return out
 
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from helpers import REPO, run_tool
+from helpers import REPO, logged_losses, run_tool
 
 METHODS = {
     'flowe': 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py',
@@ -71,24 +71,12 @@ def small_config(method, demo_world, ucm_root, tmp_path, workers=0, batch=4):
     return path
 
 
-def _losses(work_dir):
-    """{iter: {loss name: value}} of every run in ``work_dir`` (LocalVisBackend scalars)."""
-    out = {}
-    for run in sorted(os.listdir(work_dir)):
-        path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
-        if osp.exists(path):
-            for line in open(path):
-                rec = json.loads(line)
-                out[rec['iter']] = {k: v for k, v in rec.items() if k.startswith('loss')}
-    return out
-
-
 def _state(path):
     return torch.load(path, map_location='cpu', weights_only=True)
 
 
 def assert_same_run(full, resumed, n=N):
-    a, b = _losses(full), _losses(resumed)
+    a, b = logged_losses(full, all_terms=True), logged_losses(resumed, all_terms=True)
     assert sorted(a) == list(range(1, n + 1)) and sorted(b) == list(range(n // 2 + 1, n + 1))
     for it in b:
         assert b[it] == a[it], (it, a[it], b[it])  # bit-equal, every loss term
