@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mmdense.datasets import generate_demo_world
-from mmdense.datasets.demo_world import CLASSES
+from mmdense.datasets.demo_world import CLASSES, DEMO_WORLD_VERSION
 from mmdense.structures import flow_warp
 
 
@@ -100,6 +100,13 @@ def test_reuse_and_refuse_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match='not a demo world'):
         generate_demo_world(str(tmp_path / 'other'), **kw)
     assert (tmp_path / 'other' / 'x.txt').read_text() == 'mine'
+    # a world of an older generator version with the same parameters is regenerated
+    meta_file = osp.join(out, 'meta.json')
+    meta = json.load(open(meta_file))
+    meta['params']['version'] = 1
+    json.dump(meta, open(meta_file, 'w'))
+    generate_demo_world(out, **dict(kw, height=40))
+    assert json.load(open(meta_file))['params']['version'] == DEMO_WORLD_VERSION >= 2
 
 
 def test_stock_mmseg_reads_labels(demo_world):
@@ -141,3 +148,55 @@ def test_stock_mmdet_reads_instances(demo_world):
         np.testing.assert_allclose(box, [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
         # each mask is exactly one instance of the instance map
         assert len(np.unique(ref[m > 0])) == 1
+
+
+def test_class_is_the_shape_not_the_colour(tmp_path):
+    """Version 2 of the world: textures and tints come from one pool shared by every class, so
+    an object's colour statistics do not give its class away, while its shape does. Per-object
+    colour features (mean and std per channel) classify the shape at about chance level
+    (nearest class centroid, centroids from other clips), shape features (Hu moments of the
+    mask) far above it."""
+    from mmdense.datasets import demo_world as dw
+    root = str(tmp_path / 'w')
+    generate_demo_world(root, num_clips=64, frames_per_clip=2, height=96, width=128,
+                        val_clips=1, verbose=False)
+    colour, shape, cls, clip_of = [], [], [], []
+    for c in range(64):
+        clip = f'clip_{c:03d}'
+        img = _frame(root, clip, 0)
+        inst = cv2.imread(osp.join(root, 'inst', clip, '00000.png'), 0)
+        sem = cv2.imread(osp.join(root, 'sem', clip, '00000.png'), 0)
+        for k in np.unique(inst[inst > 0]):
+            m = inst == k
+            # only objects whose whole outline is visible: not cut by the frame border nor
+            # touching another object (which may hide part of it)
+            ring = cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            if m.sum() < 150 or m[0].any() or m[-1].any() or m[:, 0].any() or \
+                    m[:, -1].any() or ((inst > 0) & (inst != k) & ring).any():
+                continue
+            px = img[m]
+            colour.append(np.concatenate([px.mean(0), px.std(0)]))
+            hu = cv2.HuMoments(cv2.moments(m.astype(np.uint8), binaryImage=True))[:, 0]
+            contour = max(cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                           cv2.CHAIN_APPROX_NONE)[0], key=cv2.contourArea)
+            solidity = m.sum() / max(cv2.contourArea(cv2.convexHull(contour)), 1)
+            shape.append(np.concatenate([-np.sign(hu[:2]) * np.log10(np.abs(hu[:2]) + 1e-30),
+                                         [solidity]]))
+            cls.append(int(np.bincount(sem[m]).argmax()))
+            clip_of.append(c)
+    cls, clip_of = np.array(cls), np.array(clip_of)
+    assert set(cls) == set(range(1, len(dw.CLASSES))) and len(cls) > 40
+
+    def nearest_centroid_accuracy(feats):
+        feats = np.array(feats, np.float64)
+        feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-9)
+        hits = []
+        for i in range(len(cls)):
+            other = clip_of != clip_of[i]  # centroids from the other clips only
+            cents = {k: feats[other & (cls == k)].mean(0) for k in set(cls[other])}
+            hits.append(min(cents, key=lambda k: np.linalg.norm(feats[i] - cents[k])) == cls[i])
+        return float(np.mean(hits))
+
+    chance = np.bincount(cls).max() / len(cls)
+    assert nearest_centroid_accuracy(colour) < max(0.4, chance + 0.1)
+    assert nearest_centroid_accuracy(shape) > 0.6

@@ -77,10 +77,10 @@ def demo_davis(demo_world, tmp_path_factory):
     return str(out)
 
 
-def _oracle_features(labels, stride=4, noise=0.0, seed=0):
-    """Features that are exactly the instance identity (one-hot, at 1/stride)."""
+def _oracle_features(labels, stride=4, noise=0.0, seed=0, num=None):
+    """Features that are exactly the instance identity (one-hot over ``num`` ids, at 1/stride)."""
     lab = torch.from_numpy(np.stack(labels)).long()
-    oh = F.one_hot(lab, int(lab.max()) + 1).permute(0, 3, 1, 2).float()
+    oh = F.one_hot(lab, num or int(lab.max()) + 1).permute(0, 3, 1, 2).float()
     f = F.avg_pool2d(oh, stride)
     g = torch.Generator().manual_seed(seed)
     return f + noise * torch.randn(f.shape, generator=g)
@@ -126,8 +126,10 @@ def test_segment_retrieval_oracle_and_tool(demo_world):
     tr_img, tr_lab, n = _read_split('DemoWorldSegDataset', demo_world, 'splits/train.txt')
     va_img, va_lab, _ = _read_split('DemoWorldSegDataset', demo_world, 'splits/val.txt')
     tr_lab, va_lab = tr_lab[:6], va_lab[:4]
-    oracle = segment_retrieval(_oracle_features(list(tr_lab), stride=2, noise=0.01),
-                               tr_lab, _oracle_features(list(va_lab), stride=2, noise=0.01),
+    # one-hot over every class: a split may lack a class
+    oracle = segment_retrieval(_oracle_features(list(tr_lab), stride=2, noise=0.01, num=n),
+                               tr_lab, _oracle_features(list(va_lab), stride=2, noise=0.01,
+                                                        num=n),
                                va_lab, n, k=6)
     assert oracle['miou'] > 0.8, oracle['iou']
     h, w = tr_lab.shape[1] // 2, tr_lab.shape[2] // 2

@@ -11,7 +11,7 @@ import torch
 from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
 
-from helpers import run_tool
+from helpers import logged_losses, run_tool, train
 
 import mmdense  # noqa: F401
 from mmdense.datasets.ucm import (UCMError, color_gradient_edges, is_ultrametric, load_ucm,
@@ -353,3 +353,72 @@ def test_hypercolumn_aspp_readout_runs_and_keeps_the_encoder_bit_identical(demo_
     for k in enc:  # weights and BN statistics of the encoder and the hypercolumn head
         torch.testing.assert_close(after[f'backbone.{k}'], ref[k], rtol=0, atol=0, msg=k)
     assert after['decode_head.conv_seg.weight'].shape == (5, 128, 1, 1)
+
+
+# ---------------------------------------------------------------- "random-regions" ablation
+RANDOM_REGIONS = ('configs/hiergroup/'
+                  'hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world_random-regions.py')
+
+
+def _random_ucm(img, seed, **kw):
+    init_default_scope('mmdense')
+    t = TRANSFORMS.build(dict(type='RandomUCM', **kw))
+    np.random.seed(seed)
+    return t(dict(img=img, img_path='unused.png'))
+
+
+def test_random_ucm_is_a_tree_of_adjacent_regions_blind_to_the_image(demo_world, tmp_path):
+    paths = sorted(glob.glob(f'{demo_world}/frames/*/00000.png'))
+    img1, img2 = cv2.imread(paths[0]), cv2.imread(paths[1])
+    assert img1.shape == img2.shape and np.abs(img1.astype(int) - img2).mean() > 5
+    # the keys and formats of LoadUCM on the same image
+    save_ucm(str(tmp_path / 'u' / 'a.npz'), *ucm_from_edges(color_gradient_edges(img1)))
+    (tmp_path / 'i').mkdir()
+    ref = TRANSFORMS.build(dict(type='LoadUCM', ucm_root=str(tmp_path / 'u'),
+                                img_root=str(tmp_path / 'i')))(
+        dict(img=img1, img_path=str(tmp_path / 'i' / 'a.png')))
+    out = _random_ucm(img1, 0)
+    assert set(out) == set(ref)
+    for k in ('ucm_labels', 'ucm_dist'):
+        assert out[k].dtype == ref[k].dtype and out[k].ndim == ref[k].ndim == 2
+    labels, dist = out['ucm_labels'], out['ucm_dist']
+    m = dist.shape[0]
+    assert labels.shape == img1.shape[:2] and 36 <= m <= 40
+    assert set(np.unique(labels)) == set(range(m))
+    assert is_ultrametric(dist) and dist.max() == pytest.approx(1.0)
+    # binary tree, heights k / (M - 1): every off-diagonal height is one of the M - 1 merges
+    assert np.allclose(np.unique(dist[~np.eye(m, dtype=bool)]) * (m - 1), np.arange(1, m))
+    # the first merge joins two regions that touch
+    a, b = np.argwhere(np.isclose(dist, 1 / (m - 1)))[0]
+    touch = set(zip(labels[:, :-1].ravel(), labels[:, 1:].ravel())) | set(
+        zip(labels[:-1].ravel(), labels[1:].ravel()))
+    assert (a, b) in touch or (b, a) in touch
+    # blind to the content: another image, same seed -> the same tree; another seed -> another
+    same = _random_ucm(img2, 0)
+    np.testing.assert_array_equal(same['ucm_labels'], labels)
+    np.testing.assert_array_equal(same['ucm_dist'], dist)
+    other = _random_ucm(img1, 1)
+    assert (other['ucm_labels'] != labels).mean() > 0.3
+    assert _random_ucm(img1, 2, num_regions=10)['ucm_dist'].shape[0] in range(8, 11)
+    with pytest.raises(ValueError, match='num_regions'):
+        TRANSFORMS.build(dict(type='RandomUCM', num_regions=256))
+
+
+def test_random_regions_config_swaps_only_the_tree_and_trains(demo_world, tmp_path):
+    from mmengine.config import Config
+    main, ablation = (Config.fromfile(p).train_dataloader.dataset.pipeline
+                      for p in (DEMO, RANDOM_REGIONS))
+    assert [t['type'] for t in main] == ['LoadImageFromFile', 'LoadUCM', 'CorrespondingViews',
+                                         'PackUCMInputs']
+    assert ablation[1] == dict(type='RandomUCM', num_regions=40)
+    assert [main[i] for i in (0, 2, 3)] == [ablation[i] for i in (0, 2, 3)]
+    # no UCM cache anywhere: the real runner trains 2 iterations on random trees
+    r = train(RANDOM_REGIONS, tmp_path / 'wd', [
+        f'data_root={demo_world}/', f'train_dataloader.dataset.data_root={demo_world}',
+        'train_dataloader.batch_size=4', 'train_cfg.max_iters=2',
+        'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
+        'log_processor.window_size=1'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    losses = logged_losses(tmp_path / 'wd')
+    assert sorted(losses) == [1, 2] and all(np.isfinite(v) and v > 0 for v in losses.values())
+    assert (tmp_path / 'wd' / 'iter_2.pth').exists()

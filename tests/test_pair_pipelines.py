@@ -52,7 +52,9 @@ TOL = 1.0  # frame pixels
 PAD = 0.1
 
 PHOTOMETRIC = {'ColorJitter', 'RandomGrayscale', 'GaussianBlur', 'Solarize', 'RandomSolarize'}
-LOADERS = {'LoadImageFromFile', 'LoadFlow', 'ComputeFlow', 'LoadUCM'}
+# (RandomUCM: the random region tree of HierGroup's "random-regions" ablation; its maps are
+# warped into the views as LoadUCM's are, so the synthetic region map stands in for both)
+LOADERS = {'LoadImageFromFile', 'LoadFlow', 'ComputeFlow', 'LoadUCM', 'RandomUCM'}
 PAIR_TYPES = {'FramePairToViews', 'CorrespondingViews', 'DuplicateAsPair', 'PairRandomFlip',
               'PairRandomResizedBoxCrop', 'PairRandomResizedCrop'}
 IMAGE_LEVEL = {

@@ -417,3 +417,44 @@ def test_build_graph_needs_the_context_prediction_checkpoint(tmp_path):
     msg = str(e.value.code)
     assert msg.startswith('error: ') and str(missing) in msg
     assert 'tools/train.py' in msg and '--features hog' in msg and CTX in msg
+
+
+def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world, tmp_path):
+    """tools/benchmark/learning_transitive.py: the graph is mined from the demo world's train
+    clips read as frame folders (each patch is the crop of its frame at its box, tracks end
+    TRACK_FRAMES frames later, no val clip is used), and the object readout of a random
+    encoder gives accuracies and counts on real crops."""
+    import os.path as osp
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                                'tools', 'benchmark'))
+    import learning_transitive as lt
+    from mmdense.datasets.transitive import crop_patch
+    graph_file = lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0)
+    with open(graph_file) as f:
+        graph = json.load(f)
+    with open(osp.join(demo_world, 'splits', 'train_clips.txt')) as f:
+        train = {osp.normpath(osp.join(demo_world, c.strip())) for c in f if c.strip()}
+    mined = {}
+    for clip in train:
+        with open(osp.join(tmp_path, 'g', 'mined', osp.basename(clip) + '.json')) as f:
+            for n in json.load(f)['nodes']:
+                mined[n['id']] = n
+    assert {n['id'] for n in graph['nodes']} == set(mined)
+    assert {osp.normpath(n['video']) for n in mined.values()} == train  # only train clips
+    assert graph['edges']['intra'] and any(p['kind'] == 'intra' for p in graph['pairs'])
+    for a, b in graph['edges']['intra']:
+        assert mined[b]['frame'] == mined[a]['frame'] + lt.TRACK_FRAMES
+    for n in mined.values():
+        frame = cv2.imread(osp.join(n['video'], f"{n['frame']:05d}.png"))
+        patch = cv2.imread(n['path'])
+        assert np.abs(patch.astype(int) - crop_patch(frame, n['box']).astype(int)).max() <= 1
+    # a graph that exists is reused, not rebuilt
+    mtime = os.stat(graph_file).st_mtime_ns
+    assert lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0) \
+        == graph_file and os.stat(graph_file).st_mtime_ns == mtime
+    out = lt.object_readout(demo_world, None, None, log=lambda s: 0)
+    crops, labels = lt.object_crops(demo_world, 'val')
+    assert out['num_val'] == len(labels) > 0 and out['num_train'] > 0
+    assert crops[0].shape == (lt.PATCH, lt.PATCH, 3)
+    assert 0 <= out['object-linear'] <= 100 and 0 <= out['object-nn'] <= 100
+    assert 1 <= out['effective_rank'] <= min(512, len(labels))

@@ -88,3 +88,66 @@ def test_a_cache_of_an_older_hierarchy_is_recomputed(tmp_path):
     summary = compute_ucm_cache(str(img_root), str(out))
     assert summary['computed'] == 1 and ucm_tree_tag(str(out / 'a.npz')) == UCM_TREE
     assert compute_ucm_cache(str(img_root), str(out))['skipped'] == 1  # now current: resumed
+
+
+def _square_picture(y, x, size=16, shape=(32, 32)):
+    img = np.full(shape + (3,), 30, np.uint8)
+    img[y:y + size, x:x + size] = (40, 200, 120)
+    return img
+
+
+def test_a_changed_picture_under_the_same_path_is_recomputed(tmp_path):
+    """Same path, same size, new picture (e.g. a regenerated demo world): its stale tree is not
+    reused; the unchanged image is resumed."""
+    import cv2
+
+    from mmdense.datasets.ucm import (color_gradient_edges, compute_ucm_cache, file_sha1,
+                                      load_ucm, ucm_source_sha1)
+    img_root, out = tmp_path / 'img', tmp_path / 'ucm'
+    img_root.mkdir()
+    cv2.imwrite(str(img_root / 'a.png'), _square_picture(4, 4))
+    cv2.imwrite(str(img_root / 'b.png'), _square_picture(4, 4))
+    first = compute_ucm_cache(str(img_root), str(out))
+    assert (first['computed'], first['skipped']) == (2, 0)
+    assert ucm_source_sha1(str(out / 'b.npz')) == file_sha1(str(img_root / 'b.png'))
+    a_bytes = (out / 'a.npz').read_bytes()
+    old_b, _ = load_ucm(str(out / 'b.npz'))
+    new_b = _square_picture(14, 10)  # the square moved: same size, another picture
+    cv2.imwrite(str(img_root / 'b.png'), new_b)
+    again = compute_ucm_cache(str(img_root), str(out))
+    assert (again['images'], again['computed'], again['skipped']) == (2, 1, 1)
+    assert not again['failed'] and (out / 'a.npz').read_bytes() == a_bytes
+    labels, dist = load_ucm(str(out / 'b.npz'))
+    fresh, fresh_dist = ucm_from_edges(color_gradient_edges(new_b))
+    np.testing.assert_array_equal(labels, fresh)
+    np.testing.assert_allclose(dist, fresh_dist)
+    assert not np.array_equal(labels, old_b)  # the old tree was really of another picture
+    assert compute_ucm_cache(str(img_root), str(out))['skipped'] == 2  # now current
+
+
+def test_a_ucm_file_without_a_digest_is_recomputed(tmp_path):
+    import cv2
+
+    from mmdense.datasets.ucm import (UCM_TREE, compute_ucm_cache, file_sha1, save_ucm,
+                                      ucm_source_sha1)
+    img_root, out = tmp_path / 'img', tmp_path / 'ucm'
+    img_root.mkdir()
+    out.mkdir()
+    img = _square_picture(8, 8)
+    cv2.imwrite(str(img_root / 'a.png'), img)
+    save_ucm(str(out / 'a.npz'), *ucm_from_edges(np.zeros((32, 32))), tree=UCM_TREE)
+    assert compute_ucm_cache(str(img_root), str(out))['computed'] == 1
+    assert ucm_source_sha1(str(out / 'a.npz')) == file_sha1(str(img_root / 'a.png'))
+
+
+def test_load_ucm_refuses_a_region_map_of_another_size(tmp_path):
+    from mmdense.datasets.ucm import UCMError, save_ucm
+    from mmdense.registry import TRANSFORMS
+    (tmp_path / 'u').mkdir()
+    save_ucm(str(tmp_path / 'u' / 'a.npz'), np.zeros((16, 16), np.uint8), np.zeros((1, 1)))
+    load = TRANSFORMS.build(dict(type='LoadUCM', ucm_root=str(tmp_path / 'u'),
+                                 img_root=str(tmp_path / 'img')))
+    results = dict(img_path=str(tmp_path / 'img' / 'a.png'), img=np.zeros((32, 32, 3), np.uint8))
+    with pytest.raises(UCMError, match=r'a\.npz is \(16, 16\), the image .*a\.png is \(32, 32\).*'
+                       r'python tools/ucm/compute_ucm\.py'):
+        load.transform(results)

@@ -2,6 +2,10 @@
 
 Short clips of textured objects of a handful of classes (disc, square, triangle, star) move over
 real photographs (scikit-image / scikit-learn sample images) while the camera pans and zooms.
+The class is the *shape* only (version 2): every object's texture is a random crop of a photo
+drawn from one pool (:data:`TEXTURE_POOL`) shared by all classes and by the background, with a
+random tint, so colour statistics alone do not tell the classes apart. Each clip has 3-6 objects
+with independent motions, which occlude each other and leave and enter the view.
 Every layer (the background and each object) moves by a known affine per frame, so the optical
 flow between consecutive frames is exact: pixel ``p`` of frame ``t`` on layer ``L`` lands on
 ``M_L(t+1) @ M_L(t)^-1 @ p`` in frame ``t+1``.
@@ -35,19 +39,21 @@ from concurrent.futures import ProcessPoolExecutor
 import cv2
 import numpy as np
 
-DEMO_WORLD_VERSION = 1
+DEMO_WORLD_VERSION = 2
 
 CLASSES = ('background', 'disc', 'square', 'triangle', 'star')
 PALETTE = [[0, 0, 0], [220, 20, 60], [0, 142, 0], [0, 60, 230], [250, 170, 30]]
 THING_CLASSES = CLASSES[1:]
 
-#: the real photographs used as backgrounds: (package, loader name)
-BACKGROUNDS = (('skimage', 'astronaut'), ('skimage', 'coffee'), ('skimage', 'chelsea'),
-               ('skimage', 'rocket'), ('sklearn', 'china.jpg'), ('sklearn', 'flower.jpg'),
-               ('skimage', 'hubble_deep_field'), ('skimage', 'immunohistochemistry'))
-#: texture photograph per object class (grey textures get a class tint)
-CLASS_TEXTURES = {1: 'gravel', 2: 'brick', 3: 'grass', 4: 'coffee'}
-CLASS_TINTS = {1: (1.0, 0.55, 0.45), 2: (0.5, 0.9, 0.55), 3: (0.45, 0.6, 1.0), 4: (1.0, 0.95, 0.4)}
+#: the real photographs (package, loader name) every texture is cut from: objects of every class
+#: and the background draw from this one pool (version 1 gave each class its own photo and tint)
+TEXTURE_POOL = (('skimage', 'astronaut'), ('skimage', 'coffee'), ('skimage', 'chelsea'),
+                ('skimage', 'rocket'), ('sklearn', 'china.jpg'), ('sklearn', 'flower.jpg'),
+                ('skimage', 'hubble_deep_field'), ('skimage', 'immunohistochemistry'),
+                ('skimage', 'gravel'), ('skimage', 'brick'), ('skimage', 'grass'),
+                ('skimage', 'camera'), ('skimage', 'moon'), ('skimage', 'coins'))
+#: range of the random per-channel tint applied to every texture (objects and background)
+TINT_RANGE = (0.55, 1.15)
 
 TEX = 64  # canonical object texture size (pixels)
 
@@ -89,17 +95,22 @@ def _shape_mask(cls):
     return mask
 
 
-def _texture(cls, rng):
-    """Canonical RGB texture (TEX x TEX) for an object of class ``cls``: a random crop of the
-    class's texture photo, tinted, lightly blurred (so bilinear resampling stays accurate)."""
-    photo = _load_photo('skimage', CLASS_TEXTURES[cls]).astype(np.float32)
-    scale = rng.uniform(0.5, 1.0)
+def _random_tint(rng):
+    """A per-channel gain, the same distribution for every class and the background."""
+    return rng.uniform(*TINT_RANGE, 3).astype(np.float32)
+
+
+def _texture(rng):
+    """Canonical RGB texture (TEX x TEX) for one object, whatever its class: a random crop of a
+    random photo of :data:`TEXTURE_POOL`, randomly tinted, lightly blurred (so bilinear
+    resampling stays accurate)."""
+    photo = _load_photo(*TEXTURE_POOL[rng.integers(len(TEXTURE_POOL))]).astype(np.float32)
+    scale = rng.uniform(0.25, 0.8)
     side = int(min(photo.shape[:2]) * scale)
     y0 = rng.integers(0, photo.shape[0] - side + 1)
     x0 = rng.integers(0, photo.shape[1] - side + 1)
     crop = cv2.resize(photo[y0:y0 + side, x0:x0 + side], (TEX, TEX), interpolation=cv2.INTER_AREA)
-    tint = np.array(CLASS_TINTS[cls], np.float32) * rng.uniform(0.85, 1.15, 3)
-    crop = crop * tint
+    crop = crop * _random_tint(rng)
     crop = cv2.GaussianBlur(crop, (0, 0), 0.8)
     return np.clip(crop, 0, 255).astype(np.float32)
 
@@ -126,12 +137,13 @@ def _layer_flow(m_from, m_to, h, w):
 
 def _clip_plan(rng, num_frames, h, w):
     """Random but deterministic motion plan for one clip."""
-    bg_source = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
-    num_obj = int(rng.integers(2, 5))
+    bg_source = TEXTURE_POOL[rng.integers(len(TEXTURE_POOL))]
+    bg_tint = _random_tint(rng)
+    num_obj = int(rng.integers(3, 7))
     objects = []
     for _ in range(num_obj):
         cls = int(rng.integers(1, len(CLASSES)))
-        size = rng.uniform(0.22, 0.4) * min(h, w)
+        size = rng.uniform(0.3, 0.5) * min(h, w)
         objects.append(dict(
             cls=cls,
             center=np.array([rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h]),
@@ -143,7 +155,8 @@ def _clip_plan(rng, num_frames, h, w):
             seed=int(rng.integers(2**31))))
     camera = dict(pan=rng.uniform(-1, 1, 2) * min(h, w) * 0.03,
                   zoom=rng.uniform(-0.012, 0.012), seed=int(rng.integers(2**31)))
-    return dict(background=bg_source, objects=objects, camera=camera, num_frames=num_frames)
+    return dict(background=bg_source, background_tint=bg_tint, objects=objects, camera=camera,
+                num_frames=num_frames)
 
 
 def _render_clip(args):
@@ -152,7 +165,7 @@ def _render_clip(args):
     rng = np.random.default_rng(clip_seed)
     plan = _clip_plan(rng, num_frames, h, w)
     # background canvas: the photo resized so that the moving camera window stays inside
-    photo = _load_photo(*plan['background']).astype(np.float32)
+    photo = _load_photo(*plan['background']).astype(np.float32) * plan['background_tint']
     max_zoom = 1 + abs(plan['camera']['zoom']) * num_frames
     pan = np.abs(plan['camera']['pan']) * num_frames
     need_w, need_h = w * max_zoom + 2 * pan[0] + 8, h * max_zoom + 2 * pan[1] + 8
@@ -164,7 +177,7 @@ def _render_clip(args):
     textures = []
     for obj in plan['objects']:
         orng = np.random.default_rng(obj['seed'])
-        textures.append((_texture(obj['cls'], orng), _shape_mask(obj['cls'])))
+        textures.append((_texture(orng), _shape_mask(obj['cls'])))
 
     def poses(t):
         zoom = 1 + plan['camera']['zoom'] * t
@@ -295,11 +308,18 @@ def generate_demo_world(out_dir, num_clips=12, frames_per_clip=8, height=128, wi
     if osp.exists(meta_file):
         with open(meta_file) as f:
             meta = json.load(f)
-        if meta.get('params') == params:
+        old = dict(meta.get('params') or {})
+        if old == params:
             if verbose:
                 print(f'demo world already in {out_dir}, reusing it')
             return meta
-        if not force:
+        stale = old.pop('version', None) != DEMO_WORLD_VERSION and old == \
+            {k: v for k, v in params.items() if k != 'version'}
+        if stale:  # the same request, drawn by an older generator: regenerate it
+            print(f'{out_dir} holds version {meta["params"].get("version")} of the demo world; '
+                  f'replacing it with version {DEMO_WORLD_VERSION} (caches derived from its '
+                  'frames, e.g. UCM trees, are recomputed by their tools)')
+        elif not force:
             raise FileExistsError(f'{out_dir} holds a demo world generated with other parameters '
                                   f'({meta.get("params")}); pass force=True (--force) to replace '
                                   'it or choose another folder')

@@ -30,7 +30,12 @@ from mmengine.dataset import BaseDataset
 
 from mmdense.registry import DATASETS, TRANSFORMS
 from mmdense.utils.checkpoint import atomic_write_bytes
-from .video_io import VIDEO_EXTS, FrameReadError, FrameSource, VideoSource
+from .video_io import VIDEO_EXTS, FrameFolderSource, FrameReadError, FrameSource, VideoSource
+
+
+def open_source(path):
+    """A :class:`FrameFolderSource` for a folder of frame images, else a :class:`VideoSource`."""
+    return FrameFolderSource(path) if osp.isdir(path) else VideoSource(path)
 
 
 def moving_mask(frame_a, frame_b, scale=0.25, thr=1.0, dis=None):
@@ -112,12 +117,13 @@ def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MIN
     """Mine moving-object patches of one video: one candidate every ``step`` frames, kept when
     the fraction of moving pixels is in ``[min_moving, max_moving]``; the ``box`` x ``box``
     square (227, sec. 4.1; :func:`mined_box`) with the most moving pixels is cropped and resized
-    to ``patch`` x ``patch``. ``video``: a video path or an opened :class:`FrameSource`.
+    to ``patch`` x ``patch``. ``video``: a video path, a folder of frames or an opened
+    :class:`FrameSource`.
 
     Returns:
         list[dict]: nodes ``{id, video, frame, box (x, y, w, h) in frame pixels, path}``.
     """
-    src = video if isinstance(video, FrameSource) else VideoSource(video)
+    src = video if isinstance(video, FrameSource) else open_source(video)
     name = osp.splitext(osp.basename(src.path))[0]
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     nodes = []
@@ -141,10 +147,10 @@ def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MIN
 def track_node(node, out_dir, track_frames=30, patch=96, src=None, scale=1.0):
     """Track ``node``'s box with KCF for ``track_frames`` frames; returns the new node (the patch
     at the end of the track, ``kind='track'``) or None when the tracker loses the object or the
-    video ends. ``src``: the node's opened :class:`VideoSource` (opened here when None).
+    video ends. ``src``: the node's opened :class:`FrameSource` (opened here when None).
     ``scale`` < 1 runs the tracker on frames resized by it (KCF's cost grows with the box
     area) and maps the box back; the end patch is cropped from the full-resolution frame."""
-    src = src or VideoSource(node['video'])
+    src = src or open_source(node['video'])
     end = node['frame'] + track_frames
     if end >= len(src):
         return None
@@ -293,7 +299,7 @@ def _video_job(job):
             return res
     patches = osp.join(out_dir, 'patches', name)
     try:
-        src = VideoSource(video)  # one capture for mining and every track of this video
+        src = open_source(video)  # one capture for mining and every track of this video
         kw = dict(mine_kw)
         track_scale = kw.pop('track_scale', 1.0)
         nodes = mine_video(src, patches, **kw)
@@ -318,6 +324,8 @@ def build_graph(video_root, out_dir, features='encoder', encoder=None, track_fra
     """Steps 1-4 over every video under ``video_root``; writes ``out_dir/graph.json``.
 
     Args:
+        video_root (str | list[str]): a folder searched for videos, or a list of sources, each
+            a video file or a folder of frame images (e.g. the demo world's clips).
         features (str): ``'encoder'`` (the paper: ``encoder`` maps a list of BGR 96x96 patches
             to (N, C) features, the 4608-d pool5 of the context-prediction VGG16 in
             ``tools/transitive/build_graph.py``) or ``'hog'`` (the HOG ablation).
@@ -331,8 +339,14 @@ def build_graph(video_root, out_dir, features='encoder', encoder=None, track_fra
     if features == 'encoder' and encoder is None:
         raise ValueError("features='encoder' needs an encoder (patches -> (N, C) features), "
                          "e.g. the context-prediction VGG16's pool5; or use features='hog'")
-    videos = sorted(osp.join(d, f) for d, _, fs in os.walk(video_root) for f in fs
-                    if f.lower().endswith(VIDEO_EXTS))
+    if isinstance(video_root, (list, tuple)):
+        videos = [osp.normpath(v) for v in video_root]
+        names = [osp.splitext(osp.basename(v))[0] for v in videos]
+        if len(set(names)) < len(names):  # the per-source cache and node ids use the name
+            raise ValueError('sources with the same base name: rename them')
+    else:
+        videos = sorted(osp.join(d, f) for d, _, fs in os.walk(video_root) for f in fs
+                        if f.lower().endswith(VIDEO_EXTS))
     if not videos:
         raise FileNotFoundError(f'no videos ({", ".join(VIDEO_EXTS)}) under {video_root}')
     jobs = [(v, out_dir, dict(mine_kw or {}), track_frames) for v in videos]

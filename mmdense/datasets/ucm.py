@@ -17,8 +17,12 @@ region tree ``T`` whose finest level has at most 40 regions; the distance betwee
    a distance matrix that is an ultrametric is exactly a dendrogram).
 
 ``compute_ucm_cache`` runs this for a folder of images (resumable, parallel, progress bar,
-atomic ``.npz`` writes); ``load_ucm`` validates what it reads.
+atomic ``.npz`` writes); ``load_ucm`` validates what it reads. Each file also stores
+``source_sha1``, the sha1 of the source image file's bytes: a rerun reuses a file only when its
+tree tag and that digest are current, so a picture replaced under the same path (e.g. a
+regenerated demo world) gets its tree recomputed instead of silently keeping the old one.
 """
+import hashlib
 import io
 import os
 import os.path as osp
@@ -175,19 +179,39 @@ def is_ultrametric(dist, tol=1e-6):
     return bool((d[:, None, :] <= bound + tol).all())
 
 
-def save_ucm(path, labels, ultrametric, tree=UCM_TREE):
-    """Atomic ``.npz`` of ``labels`` (H, W) uint8, ``ultrametric`` (M, M) float32 and the
-    ``tree`` tag saying how the hierarchy was built (:data:`UCM_TREE`)."""
+def file_sha1(path):
+    """sha1 hex digest of a file's bytes (the source image's identity in a UCM file)."""
+    h = hashlib.sha1()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_ucm(path, labels, ultrametric, tree=UCM_TREE, source_sha1=None):
+    """Atomic ``.npz`` of ``labels`` (H, W) uint8, ``ultrametric`` (M, M) float32, the
+    ``tree`` tag saying how the hierarchy was built (:data:`UCM_TREE`) and, when given,
+    ``source_sha1``: the :func:`file_sha1` of the image it was computed from."""
+    extra = {} if source_sha1 is None else dict(source_sha1=np.array(str(source_sha1)))
     buf = io.BytesIO()
     np.savez_compressed(buf, labels=labels.astype(np.uint8),
-                        ultrametric=ultrametric.astype(np.float32), tree=np.array(tree))
+                        ultrametric=ultrametric.astype(np.float32), tree=np.array(tree), **extra)
     atomic_write_bytes(buf.getvalue(), path)
 
 
 def ucm_tree_tag(path):
     """The ``tree`` tag of a UCM ``.npz`` ('' when it has none: written before the tag)."""
+    return _ucm_tags(path)[0]
+
+
+def ucm_source_sha1(path):
+    """The ``source_sha1`` of a UCM ``.npz`` ('' when it has none: written before the digest)."""
+    return _ucm_tags(path)[1]
+
+
+def _ucm_tags(path):
     with np.load(path, allow_pickle=False) as z:
-        return str(z['tree']) if 'tree' in z.files else ''
+        return tuple(str(z[k]) if k in z.files else '' for k in ('tree', 'source_sha1'))
 
 
 def load_ucm(path):
@@ -250,25 +274,31 @@ def ucm_boundaries(labels, ultrametric):
 
 
 def _ucm_job(job):
-    """One image -> its ``.npz``. Returns 1 (computed), 0 (a valid file exists: resume) or
-    ``(src, message)`` when the image or its edge map cannot be read (skipped, listed)."""
+    """One image -> its ``.npz``. Returns 1 (computed), 0 (a valid file of the current tree
+    and of this very image (same ``source_sha1``) exists: resume) or ``(src, message)`` when the
+    image or its edge map cannot be read (skipped, listed)."""
     src, dst, edge_path, max_regions, sed_model = job
-    if osp.exists(dst):
+    try:
+        digest = file_sha1(src)
+    except OSError:
+        digest = None  # unreadable: read_image below reports it
+    if digest is not None and osp.exists(dst):
         try:
             load_ucm(dst)
-            if ucm_tree_tag(dst) == UCM_TREE:
+            if _ucm_tags(dst) == (UCM_TREE, digest):
                 return 0
-            # a valid tree of an older hierarchy (e.g. weakest-point heights): recompute
+            # a valid tree of an older hierarchy (e.g. weakest-point heights), of another
+            # picture under this path (the image changed), or without a digest: recompute
         except UCMError:
             pass  # cut short or corrupt (e.g. written before writes were atomic): recompute
     try:
         img = read_image(src)
-        return _ucm_of_image(img, src, dst, edge_path, max_regions, sed_model)
+        return _ucm_of_image(img, src, dst, edge_path, max_regions, sed_model, digest)
     except (FrameReadError, UCMError) as e:
         return (src, str(e))
 
 
-def _ucm_of_image(img, src, dst, edge_path, max_regions, sed_model):
+def _ucm_of_image(img, src, dst, edge_path, max_regions, sed_model, digest=None):
     if edge_path is not None:
         edges = read_edge_map(edge_path)
         if edges.shape != img.shape[:2]:
@@ -278,7 +308,7 @@ def _ucm_of_image(img, src, dst, edge_path, max_regions, sed_model):
         edges = structured_forest_edges(img, sed_model)
     else:
         edges = color_gradient_edges(img)
-    save_ucm(dst, *ucm_from_edges(edges, max_regions))
+    save_ucm(dst, *ucm_from_edges(edges, max_regions), source_sha1=digest)
     return 1
 
 
@@ -298,7 +328,9 @@ def ucm_path(out_dir, rel_image):
 def compute_ucm_cache(img_root, out_dir, edge_root=None, edge_suffix='.png', max_regions=40,
                       workers=0, images=None, sed_model=None):
     """UCM region trees for every image under ``img_root`` (or the relative paths ``images``)
-    into ``out_dir/<relative path>.npz``; images whose file exists are skipped (resume).
+    into ``out_dir/<relative path>.npz``; images whose file exists, is valid and carries the
+    current tree tag and the sha1 of the image's current bytes are skipped (resume); any other
+    file (corrupt, an older hierarchy, a changed picture, no digest) is recomputed.
 
     Args:
         edge_root (str, optional): folder of user edge / UCM maps mirroring ``img_root``

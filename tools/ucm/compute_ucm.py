@@ -10,8 +10,10 @@ OpenCV's structured forests (``--sed-model model.yml.gz``, the paper's SE edges;
 does not ship offline), or your own edge / UCM maps (BSDS-style PNG / .mat, e.g. HED outputs) in
 EDGE_ROOT mirroring IMG_ROOT. ``LoadUCM(ucm_root=OUT_DIR, img_root=IMG_ROOT)`` reads them.
 Trees: OWT-UCM's greedy merging by the mean edge strength along each boundary
-(``ucm_from_edges``); each file carries the hierarchy's ``tree`` tag, so a rerun recomputes the
-files of an older hierarchy (e.g. weakest-point trees) instead of counting them as done.
+(``ucm_from_edges``); each file carries the hierarchy's ``tree`` tag and ``source_sha1``, the sha1
+of the source image's bytes, so a rerun recomputes the files of an older hierarchy (e.g.
+weakest-point trees), of a picture that changed under the same path (e.g. a regenerated demo
+world) and files without a digest (older code) instead of counting them as done.
 """
 import argparse
 import os.path as osp

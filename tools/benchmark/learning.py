@@ -1,0 +1,701 @@
+"""Learning benchmark: does each method's pretraining beat a random-init encoder on a frozen
+readout, and does its key ablation keep the paper's sign? (issue 17; a benchmark, not a test)
+
+    .venv/bin/python tools/benchmark/learning.py                  # the whole table, resumable
+    .venv/bin/python tools/benchmark/learning.py --methods flowe random --variants main
+    .venv/bin/python tools/benchmark/learning.py --tune           # choose the readout recipe
+    .venv/bin/python tools/benchmark/learning.py --smoke --out-dir /tmp/x   # seconds; CI
+
+What it does, on the demo world (version 2: the class is the shape; textures and tints come from
+one pool shared by every class and the background), at benchmark size
+(:data:`WORLD`: 32 clips x 8 frames of 64x96, the last 8 clips are val):
+
+1. pretrains every (method, variant, seed) of :data:`RUNS` from its demo config, adapted to the
+   benchmark world (crop sizes, the train clips only, :data:`PRETRAIN_ITERS` iterations with the
+   config's own schedule shape, ``randomness.seed``), through ``tools/train.py`` in a child
+   process; the ``supervised`` row trains the same dilated ResNet-18 end to end on the train
+   clips' labels (MMSeg, same iterations and batch);
+2. reads every frozen encoder out on the train clips' labels and scores the val clips with
+   MMSeg's ``IoUMetric``: a linear 1x1 readout and a DeepLab-v1 3x3 conv readout
+   (:class:`ConvReadoutHead`), trained on the frozen features with the one recipe
+   :data:`READOUT` chosen by ``--tune`` on a random-init encoder; Transitive's encoder is read out
+   on object crops (linear classifier and nearest-neighbour retrieval of the shape class,
+   ``learning_transitive.py``);
+3. records each encoder's effective rank (PCA directions holding 90% of the val features'
+   variance), and the readouts' loss curves;
+4. writes every number to ``tools/benchmark/results/learning.json`` (a list of
+   ``{"method", "variant", "seed", "readout", "metric", "value"}``; the ``readout`` names the head
+   and the encoder architecture, e.g. ``linear@r18-d8``, because each method is compared with
+   random init of its own architecture), ``learning.md`` (mean +- std, the targets) and
+   ``learning.png``.
+
+Finished runs are skipped: rerunning continues the table (checkpoints in ``--out-dir``; results
+are written atomically after every run). The readout recipe was chosen on a train/val split of
+the world's *train* clips (``--tune``); the table reports the val clips.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
+#: the benchmark world (mmdense.datasets.generate_demo_world arguments)
+WORLD = dict(num_clips=200, frames_per_clip=6, height=96, width=128, val_clips=40, seed=0)
+#: the readouts use every READOUT_STRIDE-th frame of each clip (frames 0 and 3)
+READOUT_STRIDE = 3
+#: train clips held out by ``--tune`` (recipe selection never sees the val clips)
+TUNE_VAL_CLIPS = 30
+PRETRAIN_ITERS = 300
+#: pretraining crop (every method; the readouts see the whole 64x96 frame)
+CROP = (64, 64)
+BATCH = 8
+SEEDS = (0, 1, 2)
+#: the one readout recipe, chosen by ``--tune`` on the random-init encoder (see README)
+READOUT = dict(iters=1200, lr=0.03, momentum=0.9, weight_decay=1e-4, batch=8)
+HEADS = dict(linear=1, deeplabv1=3)  # head name -> kernel size
+
+FLOWE = 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py'
+CACL = 'configs/cacl/cacl_resnet18-d8_1xb8-300iters_demo-world.py'
+VADER = 'configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py'
+HIERGROUP = 'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world.py'
+SUPERVISED = 'configs/readout/seg/deeplabv1_r18-d8-frozen_1xb8-400iters_demo-world.py'
+
+#: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
+#: ablations are the papers' key ones (issue 17's table).
+RUNS = {
+    ('flowe', 'main'): (FLOWE, {}, 'r18-d8'),
+    ('flowe', 'no-flow'): (FLOWE, dict(correspondence='identity'), 'r18-d8'),
+    ('cacl', 'main'): (CACL, {}, 'r18-d8'),
+    ('cacl', 'global-head'): (CACL, dict(heads=('global_', )), 'r18-d8'),
+    ('vader', 'main'): (VADER, {}, 'r18-fpn'),
+    ('vader', 'unmatched'): (VADER, dict(matching='random'), 'r18-fpn'),
+    ('hiergroup', 'main'): (HIERGROUP, {}, 'hypercolumn'),
+    ('hiergroup', 'random-regions'): (
+        'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world_'
+        'random-regions.py', {}, 'hypercolumn'),
+    ('transitive', 'main'): (None, {}, 'transitive'),
+    ('transitive', 'tracking-only'): (None, {}, 'transitive'),
+    ('supervised', 'main'): (SUPERVISED, {}, 'r18-d8'),
+}
+#: architecture -> config whose model builds it (random-init rows use the same)
+ARCH_CONFIG = {'r18-d8': FLOWE, 'r18-fpn': VADER, 'hypercolumn': HIERGROUP}
+#: Transitive's benchmark encoder (learning_transitive.py): ResNet-18 on 64x64 object patches
+TRANSITIVE_ARCH = 'r18-patch64'
+METHODS = ('flowe', 'cacl', 'vader', 'hiergroup', 'transitive', 'random', 'supervised')
+
+
+def log(msg):
+    print(f'[learning {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+# ----------------------------------------------------------------------------- results file
+def load_results(path):
+    if not osp.exists(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
+def save_results(path, records):
+    """Atomic write (temp file + rename): an interrupted run never leaves a cut file."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(path)), suffix='.tmp')
+    with os.fdopen(fd, 'w') as f:
+        json.dump(records, f, indent=1)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private
+    os.replace(tmp, path)
+
+
+def has_run(records, method, variant, seed, part):
+    """Whether ``part`` ('seg': the seg readouts, 'object': Transitive's object readout) of a run
+    is in ``records``."""
+    return any(r['method'] == method and r['variant'] == variant and r['seed'] == seed and
+               r['readout'].startswith('object-') == (part == 'object') for r in records)
+
+
+# ----------------------------------------------------------------------------- world
+def make_world(out_dir, world=WORLD):
+    """The benchmark world, its split files for every consumer and (for HierGroup) its UCM
+    trees; all reused when present."""
+    from mmdense.datasets import generate_demo_world
+    root = osp.join(out_dir, 'world')
+    meta = generate_demo_world(root, num_workers=2, verbose=False, **world)
+    train = meta['splits']['train']
+    n = world['frames_per_clip']
+    tune = dict(tune_train=train[:-TUNE_VAL_CLIPS], tune_val=train[-TUNE_VAL_CLIPS:])
+    files = {}
+    for name, clips in dict(train=train, val=meta['splits']['val'], **tune).items():
+        # frame list for MMPretrain's CustomDataset (HierGroup reads single frames)
+        files[f'{name}_frames.txt'] = [f'{c}/{t:05d}.png' for c in clips for t in range(n)]
+        files[f'{name}.txt'] = [f'{c}/{t:05d}' for c in clips for t in range(n)]
+        files[f'{name}_clips.txt'] = [f'frames/{c}' for c in clips]
+        files[f'readout_{name}.txt'] = [f'{c}/{t:05d}' for c in clips
+                                        for t in range(0, n, READOUT_STRIDE)]
+    for name, lines in files.items():
+        path = osp.join(root, 'splits', name)
+        if not osp.exists(path):
+            with open(path, 'w') as f:
+                f.writelines(line + '\n' for line in lines)
+    ucm = osp.join(out_dir, 'world_ucm')
+    if not osp.exists(osp.join(ucm, '.complete')):
+        from mmdense.datasets.ucm import compute_ucm_cache
+        log('UCM trees of the world frames (HierGroup)')
+        compute_ucm_cache(osp.join(root, 'frames'), ucm, workers=2)
+        open(osp.join(ucm, '.complete'), 'w').close()
+    return root, ucm
+
+
+def read_split(root, split):
+    """(images BGR uint8 list, labels (N, H, W) uint8) of a split file ``splits/{split}.txt``."""
+    import cv2
+    import numpy as np
+    with open(osp.join(root, 'splits', f'{split}.txt')) as f:
+        names = [line.strip() for line in f if line.strip()]
+    imgs = [cv2.imread(osp.join(root, 'frames', n + '.png')) for n in names]
+    labels = np.stack([cv2.imread(osp.join(root, 'sem', n + '.png'), cv2.IMREAD_UNCHANGED)
+                       for n in names])
+    return imgs, labels
+
+
+# ----------------------------------------------------------------------------- pretraining
+def _scale_schedule(cfg, iters, base=300):
+    for s in cfg.get('param_scheduler') or []:
+        for k in ('begin', 'end', 'T_max'):
+            if k in s and s[k] is not None:
+                s[k] = max(1, int(round(s[k] * iters / base))) if s[k] else 0
+    cfg.train_cfg.max_iters = iters
+
+
+def _fit_pipeline(node, crop):
+    """Demo crop sizes -> the benchmark world's (64x96 frames)."""
+    if isinstance(node, dict):
+        t = node.get('type')
+        if t == 'PairRandomResizedCrop':
+            node['crop_size'] = crop
+        elif t in ('PairRandomResizedBoxCrop', 'RandomResizedCropAffine'):
+            node['scale'] = min(crop)
+        if 'min_shared' in node:
+            node['min_shared'] = min(node['min_shared'], min(crop) // 2)
+        for v in node.values():
+            _fit_pipeline(v, crop)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            _fit_pipeline(v, crop)
+
+
+def pretrain_config(method, variant, seed, root, ucm, work_dir, iters):
+    """The run's config: the method's demo config on the benchmark world."""
+    from mmengine.config import Config
+    config, overrides, _ = RUNS[(method, variant)]
+    cfg = Config.fromfile(osp.join(REPO, config))
+    world = load_world_meta(root)
+    crop = (min(CROP[0], world['height']), min(CROP[1], world['width']))
+    if method == 'supervised':
+        # the same dilated ResNet-18, trained end to end on the train clips' labels
+        cfg.model.backbone.update(frozen_stages=-1, norm_eval=False, pretrained_ckpt=None,
+                                  norm_cfg=dict(type='BN', requires_grad=True))
+        cfg.train_dataloader.dataset.update(data_root=root, ann_file='splits/train.txt')
+        # the pretraining crop size, so the budget in pixels is the pretraining runs'
+        pipe = cfg.train_dataloader.dataset.pipeline
+        pipe.insert(2, dict(type='RandomCrop', crop_size=crop))
+        cfg.model.data_preprocessor.size = crop
+        cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+        cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=10**9)
+        # from scratch: AdamW with a warm-up (the readout config's SGD lr 0.05 diverges here)
+        cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(
+            type='AdamW', lr=1e-3, weight_decay=1e-4))
+        warm = max(1, iters // 10)
+        cfg.param_scheduler = [
+            dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warm),
+            dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=warm, end=iters,
+                 by_epoch=False)]
+    else:
+        cfg.model.update(overrides)
+        ds = cfg.train_dataloader.dataset
+        ds.data_root = root + '/'
+        if method == 'hiergroup':
+            ds.ann_file = 'splits/train_frames.txt'  # train clips only
+            for t in cfg.train_dataloader.dataset.pipeline:
+                if t['type'] == 'LoadUCM':
+                    t.update(ucm_root=ucm, img_root=osp.join(root, 'frames'))
+        else:
+            ds.sources = 'splits/train_clips.txt'
+        _fit_pipeline(cfg.train_dataloader.dataset.pipeline, crop)
+        _scale_schedule(cfg, iters)
+    cfg.train_dataloader.batch_size = BATCH
+    cfg.train_dataloader.num_workers = 0
+    cfg.randomness = dict(seed=seed)
+    cfg.work_dir = work_dir
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=max(1, min(10, iters // 2)))
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=iters, by_epoch=False,
+                                        max_keep_ckpts=1)
+    cfg.log_processor = dict(by_epoch=False)
+    return cfg
+
+
+def load_world_meta(root):
+    with open(osp.join(root, 'meta.json')) as f:
+        return json.load(f)['params']
+
+
+def pretrain(method, variant, seed, root, ucm, out_dir, iters):
+    """Train (or resume) one run in a child process; returns its last checkpoint."""
+    work_dir = osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}')
+    ckpt = osp.join(work_dir, f'iter_{iters}.pth')
+    if osp.exists(ckpt):
+        return ckpt
+    os.makedirs(work_dir, exist_ok=True)
+    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters)
+    cfg_file = osp.join(work_dir, 'config.py')
+    cfg.dump(cfg_file)
+    cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
+    if osp.exists(osp.join(work_dir, 'last_checkpoint')):
+        cmd.append('--resume')
+    log(f'pretrain {method}/{variant} seed {seed}: {iters} iterations -> {work_dir}')
+    with open(osp.join(work_dir, 'train.log'), 'a') as f:
+        ret = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    if ret.returncode or not osp.exists(ckpt):
+        raise RuntimeError(f'pretraining {method}/{variant} seed {seed} failed (exit '
+                           f'{ret.returncode}): see {work_dir}/train.log')
+    return ckpt
+
+
+def loss_curve(work_dir):
+    """(first, last) logged training loss of a run (mmengine's vis_data/scalars.json)."""
+    import glob
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    losses = []
+    for fname in files:
+        with open(fname) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'loss' in row:
+                    losses.append(row['loss'])
+    return (losses[0], losses[-1]) if losses else (None, None)
+
+
+# ----------------------------------------------------------------------------- readout
+def build_encoder(arch, checkpoint, seed):
+    """The frozen encoder of ``arch`` with ``checkpoint`` (None: random init drawn with ``seed``)
+    and the feature map its readout reads."""
+    import torch
+    from mmengine.config import Config
+
+    from mmdense.evaluation import DenseEncoder
+    torch.manual_seed(seed)
+    cfg = Config.fromfile(osp.join(REPO, ARCH_CONFIG[arch]))
+    if arch == 'hypercolumn':
+        # what HierGroup's readout reads: the Res3 + Res4 hypercolumn (ReadoutHypercolumn)
+        from mmdense.models.backbones.readout_resnet import ReadoutHypercolumn
+        import logging
+
+        from mmengine.logging import MMLogger
+        enc = DenseEncoder(cfg, None, use_neck=False)
+        enc.backbone = ReadoutHypercolumn(backbone=dict(cfg.model.backbone),
+                                          neck=dict(cfg.model.neck), pretrained_ckpt=checkpoint)
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
+        try:
+            enc.backbone.init_weights()
+        finally:
+            logger.setLevel(level)
+        enc.eval()
+        return enc
+    return DenseEncoder(cfg, checkpoint)
+
+
+def standardise(train, *others):
+    """Per-channel standardisation with the train features' statistics: a fixed affine map
+    (what a BN in eval mode at the head's input does), so that one recipe fits every encoder."""
+    mean = train.mean((0, 2, 3), keepdim=True)
+    std = train.std((0, 2, 3), keepdim=True).clamp_min(1e-6)
+    return [(x - mean) / std for x in (train, ) + others]
+
+
+def effective_rank(feats, energy=0.9, max_pixels=20000, seed=0):
+    """Number of PCA directions holding ``energy`` of the variance of (N, C, h, w) features."""
+    import torch
+    x = feats.permute(0, 2, 3, 1).reshape(-1, feats.shape[1]).double()
+    g = torch.Generator().manual_seed(seed)
+    if len(x) > max_pixels:
+        x = x[torch.randperm(len(x), generator=g)[:max_pixels]]
+    x = x - x.mean(0)
+    ev = torch.linalg.eigvalsh(x.T @ x / len(x)).flip(0).clamp_min(0)
+    if ev.sum() <= 0:
+        return 0
+    return int((torch.cumsum(ev, 0) / ev.sum() < energy).sum()) + 1
+
+
+def train_readout(kernel, train_x, train_y, val_x, val_y, num_classes, seed, recipe=READOUT):
+    """Train MMSeg's :class:`ConvReadoutHead` (1x1 linear or 3x3 DeepLab-v1) on frozen features
+    with cross-entropy on logits upsampled bilinearly to the label size (MMSeg's decode-head
+    loss), SGD + poly lr; score val with MMSeg's ``IoUMetric``. Returns (metrics, losses)."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from mmseg.evaluation.metrics import IoUMetric
+
+    from mmdense.evaluation.dense_probe import class_areas
+    from mmdense.registry import MODELS
+    torch.manual_seed(seed)
+    head = MODELS.build(dict(type='ConvReadoutHead', in_channels=train_x.shape[1],
+                             num_classes=num_classes, kernel_size=kernel, in_index=0,
+                             align_corners=False))
+    opt = torch.optim.SGD(head.parameters(), lr=recipe['lr'], momentum=recipe['momentum'],
+                          weight_decay=recipe['weight_decay'])
+    y = torch.from_numpy(train_y.astype(np.int64))
+    g = torch.Generator().manual_seed(seed)
+    losses = []
+    head.train()
+    for it in range(recipe['iters']):
+        for group in opt.param_groups:
+            group['lr'] = recipe['lr'] * (1 - it / recipe['iters']) ** 0.9
+        idx = torch.randint(len(train_x), (recipe['batch'], ), generator=g)
+        logits = F.interpolate(head((train_x[idx], )), size=y.shape[1:], mode='bilinear',
+                               align_corners=False)
+        loss = F.cross_entropy(logits, y[idx], ignore_index=255)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    head.eval()
+    with torch.no_grad():
+        preds = torch.cat([F.interpolate(head((val_x[i:i + 16], )), size=val_y.shape[1:],
+                                         mode='bilinear', align_corners=False).argmax(1)
+                           for i in range(0, len(val_x), 16)])
+    totals = class_areas(preds, val_y, num_classes)
+    metrics = IoUMetric.total_area_to_metrics(*totals, metrics=['mIoU'])
+    iou = np.nan_to_num(np.asarray(metrics['IoU'], dtype=np.float64))
+    present = totals[3].numpy() > 0
+    return dict(mIoU=float(iou[present].mean() * 100), aAcc=float(metrics['aAcc']) * 100), losses
+
+
+def _loss_summary(losses):
+    k = max(1, len(losses) // 20)
+    smooth = [sum(losses[i:i + k]) / len(losses[i:i + k]) for i in range(0, len(losses), k)]
+    return dict(loss_first=smooth[0], loss_max_after_start=max(smooth[1:] or smooth),
+                loss_last=smooth[-1])
+
+
+def encoder_features(arch, checkpoint, seed, root, splits=('readout_train', 'readout_val')):
+    """Standardised frozen features and labels of the readout train / val frames."""
+    enc = build_encoder(arch, checkpoint, seed)
+    tr_imgs, tr_y = read_split(root, splits[0])
+    va_imgs, va_y = read_split(root, splits[1])
+    tr_x, va_x = standardise(enc.features(tr_imgs, batch_size=16),
+                             enc.features(va_imgs, batch_size=16))
+    return tr_x, tr_y, va_x, va_y
+
+
+def seg_readouts(arch, checkpoint, seed, root, splits=('readout_train', 'readout_val'),
+                 recipe=READOUT, feats=None):
+    """Both seg readouts and the effective rank of one frozen encoder: a list of
+    ``(readout, metric, value)``."""
+    from mmdense.datasets.demo_world import CLASSES
+    tr_x, tr_y, va_x, va_y = feats or encoder_features(arch, checkpoint, seed, root, splits)
+    out = [(f'pca@{arch}', 'effective_rank', effective_rank(va_x))]
+    for head, kernel in HEADS.items():
+        metrics, losses = train_readout(kernel, tr_x, tr_y, va_x, va_y, len(CLASSES), seed,
+                                        recipe)
+        out.append((f'{head}@{arch}', 'mIoU', metrics['mIoU']))
+        out += [(f'{head}@{arch}', k, v) for k, v in _loss_summary(losses).items()]
+    return out
+
+
+# ----------------------------------------------------------------------------- table
+def summarise(records):
+    """{(method, variant, readout, metric): [values by seed]}."""
+    table = {}
+    for r in records:
+        table.setdefault((r['method'], r['variant'], r['readout'], r['metric']), []).append(
+            r['value'])
+    return table
+
+
+def _ms(vals):
+    import numpy as np
+    return float(np.mean(vals)), float(np.std(vals))
+
+
+def markdown(records):
+    """The README table: every (method, variant) against random init of its architecture."""
+    table = summarise(records)
+    score_metrics = ('mIoU', 'accuracy')
+    readouts = sorted({(k[2], k[3]) for k in table if k[3] in score_metrics})
+    lines = ['| method | variant | readout | score (mean ± std, 3 seeds) | seeds | '
+             'vs random (mean) | min seed > random max | effective rank |',
+             '|---|---|---|---|---|---|---|---|']
+    order = {m: i for i, m in enumerate(METHODS)}
+    keys = sorted({(k[0], k[1]) for k in table},
+                  key=lambda mv: (order.get(mv[0], 99), mv[1] != 'main', mv[1]))
+    for method, variant in keys:
+        for readout, metric in readouts:
+            vals = table.get((method, variant, readout, metric))
+            if not vals:
+                continue
+            m, s = _ms(vals)
+            arch = readout.split('@')[-1]
+            rnd = table.get(('random', 'main', readout, metric))
+            if rnd and method != 'random':
+                delta = f'{m - _ms(rnd)[0]:+.1f}'
+                beat = 'yes' if min(vals) > max(rnd) else 'no'
+            else:
+                delta = beat = ''
+            rank = table.get((method, variant, f'pca@{arch}', 'effective_rank'))
+            rank = f'{_ms(rank)[0]:.0f}' if rank else ''
+            lines.append(f'| {method} | {variant} | {readout} ({metric}) | {m:.1f} ± {s:.1f} | '
+                         f'{len(vals)} | {delta} | {beat} | {rank} |')
+    return '\n'.join(lines) + '\n'
+
+
+def ablation_signs(records):
+    """Lines saying whether each ablation keeps the paper's sign (main > variant, in the mean)."""
+    table = summarise(records)
+    out = []
+    for (method, variant), _ in RUNS.items():
+        if variant == 'main':
+            continue
+        for (m, v, readout, metric), vals in table.items():
+            if m != method or v != variant or metric not in ('mIoU', 'accuracy'):
+                continue
+            main = table.get((method, 'main', readout, metric))
+            if main:
+                d = _ms(main)[0] - _ms(vals)[0]
+                out.append(f'- {method} main vs {variant}, {readout}: {d:+.1f} '
+                           f'({"keeps" if d > 0 else "does not keep"} the paper\'s sign)')
+    return '\n'.join(out) + '\n'
+
+
+def plot(records, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    table = summarise(records)
+    keys = sorted(k for k in table if k[3] in ('mIoU', 'accuracy'))
+    if not keys:
+        return
+    labels = [f'{k[0]}/{k[1]}\n{k[2]}' for k in keys]
+    means = [_ms(table[k])[0] for k in keys]
+    stds = [_ms(table[k])[1] for k in keys]
+    colours = ['grey' if k[0] == 'random' else 'black' if k[0] == 'supervised' else
+               'tab:blue' if k[1] == 'main' else 'tab:orange' for k in keys]
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(keys)), 4.5))
+    ax.bar(range(len(keys)), means, yerr=stds, color=colours, capsize=2)
+    ax.set_xticks(range(len(keys)))
+    ax.set_xticklabels(labels, rotation=90, fontsize=6)
+    ax.set_ylabel('val mIoU / accuracy (%)')
+    ax.set_title('Frozen readouts on the demo world (3 seeds; grey: random init)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_reports(records, results, readme=None):
+    """``learning.md`` and ``learning.png`` next to ``results``; with ``readme``, the table also
+    replaces the text between the README's ``<!-- learning-table -->`` markers."""
+    base = osp.splitext(results)[0]
+    text = markdown(records) + '\nAblation signs (main minus ablation, mean over seeds):\n\n' + \
+        ablation_signs(records)
+    with open(base + '.md', 'w') as f:
+        f.write(text)
+    plot(records, base + '.png')
+    if readme:
+        start, end = '<!-- learning-table -->', '<!-- /learning-table -->'
+        with open(readme) as f:
+            doc = f.read()
+        if start not in doc or end not in doc:
+            raise ValueError(f'{readme} has no {start} ... {end} markers for the table')
+        doc = doc[:doc.index(start) + len(start)] + '\n' + text + doc[doc.index(end):]
+        with open(readme, 'w') as f:
+            f.write(doc)
+
+
+# ----------------------------------------------------------------------------- main
+def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_world):
+    """Pretrain (unless random) and read out one encoder: its result records."""
+    recs = []
+
+    def add(readout, metric, value):
+        recs.append(dict(method=method, variant=variant, seed=seed, readout=readout,
+                         metric=metric, value=value))
+
+    if method == 'random' and part == 'seg':
+        for arch in ARCH_CONFIG:
+            for readout, metric, value in seg_readouts(arch, None, seed, root, recipe=recipe):
+                add(readout, metric, value)
+        return recs
+    if method == 'random':
+        for readout, metric, value in tr_world.readout(None, seed):
+            add(readout, metric, value)
+        return recs
+    if method == 'transitive':
+        ckpt = tr_world.pretrain(variant, seed, iters)
+        for readout, metric, value in tr_world.readout(ckpt, seed):
+            add(readout, metric, value)
+        return recs
+    ckpt = pretrain(method, variant, seed, root, ucm, out_dir, iters)
+    first, last = loss_curve(osp.dirname(ckpt))
+    if first is not None:
+        add('pretraining', 'loss_first', first)
+        add('pretraining', 'loss_last', last)
+    arch = RUNS[(method, variant)][2]
+    for readout, metric, value in seg_readouts(arch, ckpt, seed, root, recipe=recipe):
+        add(readout, metric, value)
+    return recs
+
+
+class TransitiveWorld:
+    """Transitive's pretraining and object readout on the benchmark world
+    (``learning_transitive.py``)."""
+
+    def __init__(self, root, out_dir, iters_scale=1.0):
+        import learning_transitive as lt
+        missing = [n for n in ('pretrain_transitive', 'object_readout') if not hasattr(lt, n)]
+        if missing:
+            raise ImportError(f'learning_transitive lacks {missing}')
+        self.lt, self.root, self.out_dir = lt, root, out_dir
+
+    def pretrain(self, variant, seed, iters):
+        work_dir = osp.join(self.out_dir, 'runs', f'transitive-{variant}-s{seed}')
+        ckpt = self.lt.pretrain_transitive(self.root, work_dir, seed, variant,
+                                           iters or self.lt.DEFAULT_ITERS, log=log)
+        return ckpt
+
+    def readout(self, checkpoint, seed):
+        config = None if checkpoint is None else \
+            osp.join(osp.dirname(checkpoint), 'transitive_config.py')
+        res = self.lt.object_readout(self.root, checkpoint, config, log=log, seed=seed)
+        arch = TRANSITIVE_ARCH
+        return [(f'object-linear@{arch}', 'accuracy', res['object-linear']),
+                (f'object-nn@{arch}', 'accuracy', res['object-nn']),
+                (f'pca@{arch}', 'effective_rank', res['effective_rank'])]
+
+
+def tune(out_dir, root, results):
+    """Choose the readout recipe on the random-init encoder, train clips only (tune_train ->
+    tune_val). Writes ``learning_tune.json`` next to the results."""
+    rows = []
+    feats = encoder_features('r18-d8', None, 0, root, ('readout_tune_train', 'readout_tune_val'))
+    for lr in (0.01, 0.03, 0.1, 0.3):
+        for iters in (300, 600, 1200):
+            recipe = dict(READOUT, lr=lr, iters=iters)
+            for readout, metric, value in seg_readouts('r18-d8', None, 0, root, recipe=recipe,
+                                                       feats=feats):
+                rows.append(dict(lr=lr, iters=iters, readout=readout, metric=metric,
+                                 value=value))
+                if metric == 'mIoU':
+                    log(f'tune lr {lr} iters {iters} {readout}: {value:.2f}')
+    save_results(osp.splitext(results)[0] + '_tune.json', rows)
+    # the rule: the best mean mIoU of the two heads among the recipes whose (smoothed) loss
+    # starts below 2 (no early blow-up; ln 5 = 1.61 at chance) and never rises above its start
+    by = {}
+    for r in rows:
+        by.setdefault((r['lr'], r['iters']), {}).setdefault(r['readout'], {})[r['metric']] = \
+            r['value']
+    ok = {k: sum(h['mIoU'] for h in v.values()) / len(v) for k, v in by.items()
+          if all(h['loss_first'] < 2 and h['loss_max_after_start'] <= h['loss_first']
+                 for h in v.values())}
+    if ok:
+        lr, iters = max(ok, key=ok.get)
+        log(f'chosen readout recipe: lr {lr}, {iters} iterations (mean mIoU {ok[(lr, iters)]:.2f})'
+            f'; READOUT in this file is lr {READOUT["lr"]}, {READOUT["iters"]} iterations')
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--out-dir', default=osp.join(REPO, 'work_dirs/learning'))
+    parser.add_argument('--results', default=RESULTS)
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    parser.add_argument('--variants', nargs='+', default=['main', 'ablation'],
+                        help="'main' and/or 'ablation' (every non-main variant)")
+    parser.add_argument('--seeds', nargs='+', type=int, default=list(SEEDS))
+    parser.add_argument('--iters', type=int, default=PRETRAIN_ITERS,
+                        help='pretraining (and supervised) iterations')
+    parser.add_argument('--readme', nargs='?', const=osp.join(REPO, 'README.md'),
+                        help='also write the table into README.md (between its markers)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='only rewrite the table / plot from the results file')
+    parser.add_argument('--tune', action='store_true',
+                        help='choose the readout recipe on the random encoder and exit')
+    parser.add_argument('--smoke', action='store_true',
+                        help='a tiny world, FlowE and random only, a few iterations (CI)')
+    args = parser.parse_args(argv)
+    import mmdense  # noqa: F401
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdense')
+    recipe, world = READOUT, WORLD
+    if args.smoke:
+        world = dict(WORLD, num_clips=4, frames_per_clip=3, val_clips=1)
+        recipe = dict(READOUT, iters=5)
+        if args.methods == list(METHODS):
+            args.methods = ['flowe', 'random']
+        args.iters = min(args.iters, 2)
+    if args.report_only:
+        write_reports(load_results(args.results), args.results, args.readme)
+        return
+    os.makedirs(args.out_dir, exist_ok=True)
+    root, ucm = make_world(args.out_dir, world)
+    if args.tune:
+        tune(args.out_dir, root, args.results)
+        return
+    tr_world = None
+    if 'transitive' in args.methods or 'random' in args.methods:
+        try:
+            tr_world = TransitiveWorld(root, args.out_dir)
+        except ImportError:
+            tr_world = None
+    # seed by seed (so a partial table has every row): the reference rows first, then every
+    # method's main setting, then the ablations
+    todo = []
+    for seed in args.seeds:
+        for kind in ('main', 'ablation'):
+            if kind not in args.variants:
+                continue
+            for method in sorted(args.methods, key=lambda m: (
+                    m not in ('random', 'supervised'), METHODS.index(m))):
+                variants = sorted({v for (m, v) in RUNS if m == method} or {'main'})
+                for variant in variants:
+                    if ('main' if variant == 'main' else 'ablation') != kind:
+                        continue
+                    parts = ('seg', 'object') if method == 'random' else \
+                        ('object', ) if method == 'transitive' else ('seg', )
+                    todo += [(method, variant, seed, p) for p in parts]
+    records = load_results(args.results)
+    t0, done = time.time(), 0
+    pending = [t for t in todo if not has_run(records, *t)]
+    log(f'{len(todo)} runs, {len(todo) - len(pending)} already in {args.results}')
+    for i, (method, variant, seed, part) in enumerate(pending):
+        if part == 'object' and tr_world is None:
+            log(f'skipped {method}/{variant} seed {seed} (object readout): '
+                'learning_transitive.py is not importable')
+            continue
+        recs = run_one(method, variant, seed, part, root, ucm, args.out_dir,
+                       None if method == 'transitive' and not args.smoke else args.iters,
+                       recipe, tr_world)
+        records = load_results(args.results) + recs  # re-read: several runners may append
+        save_results(args.results, records)
+        done += 1
+        eta = (time.time() - t0) / done * (len(pending) - done)
+        scores = ', '.join(f"{r['readout']} {r['value']:.1f}" for r in recs
+                           if r['metric'] in ('mIoU', 'accuracy'))
+        log(f'[{i + 1}/{len(pending)}] {method}/{variant} seed {seed}: {scores}; '
+            f'eta {time.strftime("%H:%M:%S", time.gmtime(eta))}')
+    write_reports(records, args.results, args.readme)
+    print(markdown(records))
+
+
+if __name__ == '__main__':
+    from mmdense.utils.launch import run_cli
+    run_cli(main)
