@@ -9,20 +9,23 @@ data_root = 'data/demo_world/'
 ucm_root = 'data/demo_world_ucm'
 model = dict(backbone=dict(depth=18, norm_cfg=dict(type='BN')),
              neck=dict(in_channels=(128, 256), norm_cfg=dict(type='BN')))
+# the two views and their recorded affines (shared with the random-regions ablation)
+corresponding_views = dict(
+    type='CorrespondingViews',
+    geometric=[
+        dict(type='RandomResizedCropAffine', scale=96, crop_ratio_range=(0.3, 1.)),
+        dict(type='RandomAffineView', scale_range=(1., 1.), rotation_range=(0., 0.),
+             flip_prob=0.5)],
+    appearance=[
+        dict(type='RandomApply',
+             transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
+                              saturation=0.4, hue=0.1)],
+             prob=0.8)],
+    min_shared=32, stride=4)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadUCM', ucm_root=ucm_root, img_root=data_root + 'frames'),
-    dict(type='CorrespondingViews',
-         geometric=[
-             dict(type='RandomResizedCropAffine', scale=96, crop_ratio_range=(0.3, 1.)),
-             dict(type='RandomAffineView', scale_range=(1., 1.), rotation_range=(0., 0.),
-                  flip_prob=0.5)],
-         appearance=[
-             dict(type='RandomApply',
-                  transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                                   saturation=0.4, hue=0.1)],
-                  prob=0.8)],
-         min_shared=32, stride=4),
+    corresponding_views,
     dict(type='PackUCMInputs'),
 ]
 train_dataloader = dict(

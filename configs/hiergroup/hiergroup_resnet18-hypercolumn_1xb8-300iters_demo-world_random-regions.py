@@ -7,17 +7,7 @@ data_root = 'data/demo_world/'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomUCM', num_regions=40),
-    dict(type='CorrespondingViews',
-         geometric=[
-             dict(type='RandomResizedCropAffine', scale=96, crop_ratio_range=(0.3, 1.)),
-             dict(type='RandomAffineView', scale_range=(1., 1.), rotation_range=(0., 0.),
-                  flip_prob=0.5)],
-         appearance=[
-             dict(type='RandomApply',
-                  transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                                   saturation=0.4, hue=0.1)],
-                  prob=0.8)],
-         min_shared=32, stride=4),
+    {{_base_.corresponding_views}},
     dict(type='PackUCMInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
