@@ -1,4 +1,6 @@
-from .dense_probe import class_areas, dense_linear_probe, extract_dense_features
+from .dense_probe import (class_areas, dense_linear_probe, effective_rank, extract_dense_features,
+                          segmentation_scores)
 from .encoder import DenseEncoder
 
-__all__ = ['class_areas', 'dense_linear_probe', 'extract_dense_features', 'DenseEncoder']
+__all__ = ['class_areas', 'dense_linear_probe', 'effective_rank', 'extract_dense_features',
+           'segmentation_scores', 'DenseEncoder']

@@ -83,7 +83,6 @@ def dense_linear_probe(train_feats, train_labels, val_feats, val_labels, num_cla
     Returns:
         dict: ``mIoU``, ``aAcc`` (percent, as MMSeg prints them) and per-class ``IoU`` list.
     """
-    from mmseg.evaluation.metrics import IoUMetric
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -114,10 +113,38 @@ def dense_linear_probe(train_feats, train_labels, val_feats, val_labels, num_cla
     logits = logits + torch.from_numpy(bias).view(1, -1, 1, 1)
     H, W = val_labels.shape[1:]
     pred = F.interpolate(logits, size=(H, W), mode='bilinear', align_corners=False).argmax(1)
-    totals = class_areas(pred, val_labels, num_classes, ignore_index)
+    return segmentation_scores(pred, val_labels, num_classes, ignore_index)
+
+
+def segmentation_scores(preds, labels, num_classes, ignore_index=255):
+    """MMSeg's ``IoUMetric`` figures of predicted class maps.
+
+    Args:
+        preds (Tensor | ndarray): (N, H, W) predicted class maps.
+        labels (ndarray): (N, H, W) int class maps.
+
+    Returns:
+        dict: ``mIoU`` over the classes present in ``labels``, ``aAcc`` (percent, as MMSeg
+        prints them) and the per-class ``IoU`` list (percent).
+    """
+    from mmseg.evaluation.metrics import IoUMetric
+    totals = class_areas(preds, labels, num_classes, ignore_index)
     metrics = IoUMetric.total_area_to_metrics(*totals, metrics=['mIoU'])
     iou = np.nan_to_num(metrics['IoU'].numpy() if torch.is_tensor(metrics['IoU'])
                         else np.asarray(metrics['IoU']))
-    present = totals[3].numpy() > 0  # classes present in the val labels
+    present = totals[3].numpy() > 0  # classes present in the labels
     return dict(mIoU=float(np.mean(iou[present]) * 100), aAcc=float(metrics['aAcc']) * 100,
                 IoU=[float(v) * 100 for v in iou])
+
+
+def effective_rank(feats, energy=0.9, max_samples=20000, seed=0):
+    """Number of PCA directions holding ``energy`` of the variance of ``feats`` (N, C) (at most
+    ``max_samples`` rows, drawn with ``seed``): low values show a collapsed representation."""
+    x = torch.as_tensor(feats).double()
+    if len(x) > max_samples:
+        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:max_samples]]
+    x = x - x.mean(0)
+    ev = torch.linalg.eigvalsh(x.T @ x / len(x)).flip(0).clamp_min(0)
+    if ev.sum() <= 0:
+        return 0
+    return int((torch.cumsum(ev, 0) / ev.sum() < energy).sum()) + 1

@@ -322,18 +322,10 @@ def standardise(train, *others):
     return [(x - mean) / std for x in (train, ) + others]
 
 
-def effective_rank(feats, energy=0.9, max_pixels=20000, seed=0):
-    """Number of PCA directions holding ``energy`` of the variance of (N, C, h, w) features."""
-    import torch
-    x = feats.permute(0, 2, 3, 1).reshape(-1, feats.shape[1]).double()
-    g = torch.Generator().manual_seed(seed)
-    if len(x) > max_pixels:
-        x = x[torch.randperm(len(x), generator=g)[:max_pixels]]
-    x = x - x.mean(0)
-    ev = torch.linalg.eigvalsh(x.T @ x / len(x)).flip(0).clamp_min(0)
-    if ev.sum() <= 0:
-        return 0
-    return int((torch.cumsum(ev, 0) / ev.sum() < energy).sum()) + 1
+def effective_rank(feats, energy=0.9):
+    """:func:`mmdense.evaluation.effective_rank` of (N, C, h, w) features, over pixels."""
+    from mmdense.evaluation import effective_rank as rank
+    return rank(feats.permute(0, 2, 3, 1).reshape(-1, feats.shape[1]), energy)
 
 
 def train_readout(kernel, train_x, train_y, val_x, val_y, num_classes, seed, recipe=READOUT):
@@ -343,9 +335,7 @@ def train_readout(kernel, train_x, train_y, val_x, val_y, num_classes, seed, rec
     import numpy as np
     import torch
     import torch.nn.functional as F
-    from mmseg.evaluation.metrics import IoUMetric
-
-    from mmdense.evaluation.dense_probe import class_areas
+    from mmdense.evaluation import segmentation_scores
     from mmdense.registry import MODELS
     torch.manual_seed(seed)
     head = MODELS.build(dict(type='ConvReadoutHead', in_channels=train_x.shape[1],
@@ -373,11 +363,8 @@ def train_readout(kernel, train_x, train_y, val_x, val_y, num_classes, seed, rec
         preds = torch.cat([F.interpolate(head((val_x[i:i + 16], )), size=val_y.shape[1:],
                                          mode='bilinear', align_corners=False).argmax(1)
                            for i in range(0, len(val_x), 16)])
-    totals = class_areas(preds, val_y, num_classes)
-    metrics = IoUMetric.total_area_to_metrics(*totals, metrics=['mIoU'])
-    iou = np.nan_to_num(np.asarray(metrics['IoU'], dtype=np.float64))
-    present = totals[3].numpy() > 0
-    return dict(mIoU=float(iou[present].mean() * 100), aAcc=float(metrics['aAcc']) * 100), losses
+    scores = segmentation_scores(preds, val_y, num_classes)
+    return dict(mIoU=scores['mIoU'], aAcc=scores['aAcc']), losses
 
 
 def _loss_summary(losses):
@@ -558,7 +545,7 @@ class TransitiveWorld:
     """Transitive's pretraining and object readout on the benchmark world
     (``learning_transitive.py``)."""
 
-    def __init__(self, root, out_dir, iters_scale=1.0):
+    def __init__(self, root, out_dir):
         import learning_transitive as lt
         missing = [n for n in ('pretrain_transitive', 'object_readout') if not hasattr(lt, n)]
         if missing:

@@ -193,15 +193,6 @@ def object_crops(world_root, split, size=PATCH, expand=CROP_EXPAND,
     return crops, np.asarray(labels)
 
 
-def effective_rank(feats, energy=0.9):
-    """Number of PCA directions holding ``energy`` of the variance of ``feats`` (N, C)."""
-    x = feats - feats.mean(0)
-    s = np.linalg.svd(x, compute_uv=False)**2
-    if s.sum() <= 0:
-        return 0
-    return int(np.searchsorted(np.cumsum(s) / s.sum(), energy) + 1)
-
-
 def object_readout(world_root, checkpoint=None, config=None, log=print, seed=0):
     """Object readout of a frozen Transitive encoder (see the module docstring).
 
@@ -219,7 +210,7 @@ def object_readout(world_root, checkpoint=None, config=None, log=print, seed=0):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from mmdense.evaluation import DenseEncoder
+    from mmdense.evaluation import DenseEncoder, effective_rank
     torch.manual_seed(seed)  # the random-init row is reproducible
     cfg = make_config() if config is None else config
     enc = DenseEncoder(cfg, checkpoint, use_neck=False)
