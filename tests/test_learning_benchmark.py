@@ -29,8 +29,28 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
     assert ('flowe', 'pretraining', 'loss_first') in by
     # the pretraining checkpoint is the one that was read out, trained for the smoke iterations
     assert (out / 'runs' / 'flowe-main-s0' / 'iter_2.pth').exists()
+    # the detection readout (MMDet CocoMetric, in %) read FlowE's pretrained encoder, frozen:
+    # its backbone weights are the pretraining checkpoint's, and random init's are not
+    import torch
+    for method in ('flowe', 'random'):
+        assert 0 <= by[(method, 'faster-rcnn-fpn@r18', 'bbox_mAP')] <= 100
+    key = 'backbone.layer4.1.conv2.weight'
+    pre = torch.load(out / 'runs' / 'flowe-main-s0' / 'iter_2.pth', map_location='cpu',
+                     weights_only=False)['state_dict'][key]
+    det = torch.load(out / 'runs' / 'flowe-main-s0' / 'det' / 'iter_2.pth', map_location='cpu',
+                     weights_only=False)['state_dict'][key]
+    rnd = torch.load(out / 'runs' / 'random-s0-det' / 'iter_2.pth', map_location='cpu',
+                     weights_only=False)['state_dict'][key]
+    assert torch.equal(pre, det) and not torch.allclose(pre, rnd)
+    # random init's BN statistics come from the world's frames (MMDet's defaults, mean 0 and
+    # var 1, make the frozen random encoder's activations explode and the readout NaN)
+    init = torch.load(out / 'runs' / 'random-s0-det' / 'random_init.pth', map_location='cpu',
+                      weights_only=False)['state_dict']
+    assert not torch.allclose(init['backbone.layer4.1.bn2.running_var'], torch.ones(512))
+    assert torch.equal(init[key], rnd)
     table = (tmp_path / 'learning.md').read_text()
     assert '| flowe | main | linear@r18-d8 (mIoU) |' in table
+    assert '| flowe | main | faster-rcnn-fpn@r18 (bbox_mAP) |' in table
     assert (tmp_path / 'learning.png').stat().st_size > 1000
     # resumable: a rerun finds every run done and trains nothing
     r = run_tool(args)

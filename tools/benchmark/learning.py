@@ -4,11 +4,12 @@ readout, and does its key ablation keep the paper's sign? (issue 17; a benchmark
     .venv/bin/python tools/benchmark/learning.py                  # the whole table, resumable
     .venv/bin/python tools/benchmark/learning.py --methods flowe random --variants main
     .venv/bin/python tools/benchmark/learning.py --tune           # choose the readout recipe
+    .venv/bin/python tools/benchmark/learning.py --parts det      # only the MMDet readouts
     .venv/bin/python tools/benchmark/learning.py --smoke --out-dir /tmp/x   # seconds; CI
 
 What it does, on the demo world (version 2: the class is the shape; textures and tints come from
 one pool shared by every class and the background), at benchmark size
-(:data:`WORLD`: 32 clips x 8 frames of 64x96, the last 8 clips are val):
+(:data:`WORLD`: 200 clips x 6 frames of 96x128, the last 40 clips are val):
 
 1. pretrains every (method, variant, seed) of :data:`RUNS` from its demo config, adapted to the
    benchmark world (crop sizes, the train clips only, :data:`PRETRAIN_ITERS` iterations with the
@@ -21,6 +22,9 @@ one pool shared by every class and the background), at benchmark size
    :data:`READOUT` chosen by ``--tune`` on a random-init encoder; Transitive's encoder is read out
    on object crops (linear classifier and nearest-neighbour retrieval of the shape class,
    ``learning_transitive.py``);
+   FlowE's, VADeR's and Transitive's encoders and the two reference rows are also read out by
+   MMDet (``learning_det.py``: Faster R-CNN with the FPN header on the frozen encoder, bbox mAP of
+   MMDet's ``CocoMetric`` on the val clips, ``faster-rcnn-fpn@r18``);
 3. records each encoder's effective rank (PCA directions holding 90% of the val features'
    variance), and the readouts' loss curves;
 4. writes every number to ``tools/benchmark/results/learning.json`` (a list of
@@ -54,7 +58,12 @@ READOUT_STRIDE = 3
 #: train clips held out by ``--tune`` (recipe selection never sees the val clips)
 TUNE_VAL_CLIPS = 30
 PRETRAIN_ITERS = 300
-#: pretraining crop (every method; the readouts see the whole 64x96 frame)
+#: the supervised row's optimizer (with a 10% warm-up and poly decay, :func:`shared_optimizer`);
+#: ``--pretrain-optim shared`` gives it to the pretraining rows too (an experiment: FlowE seed 0
+#: then reaches a lower loss but a lower readout, see README); the table keeps each demo config's
+#: own optimizer (``config``)
+PRETRAIN_OPTIM = dict(type='AdamW', lr=1e-3, weight_decay=1e-4)
+#: pretraining crop (every method; the readouts see the whole 96x128 frame)
 CROP = (64, 64)
 BATCH = 8
 SEEDS = (0, 1, 2)
@@ -90,6 +99,10 @@ ARCH_CONFIG = {'r18-d8': FLOWE, 'r18-fpn': VADER, 'hypercolumn': HIERGROUP}
 #: Transitive's benchmark encoder (learning_transitive.py): ResNet-18 on 64x64 object patches
 TRANSITIVE_ARCH = 'r18-patch64'
 METHODS = ('flowe', 'cacl', 'vader', 'hiergroup', 'transitive', 'random', 'supervised')
+#: the methods read out by MMDet too (learning_det.py; the issue's FlowE, VADeR and Transitive,
+#: and the two reference rows)
+DET_METHODS = ('flowe', 'vader', 'transitive', 'random', 'supervised')
+PARTS = ('seg', 'object', 'det')
 
 
 def log(msg):
@@ -114,17 +127,23 @@ def save_results(path, records):
     os.replace(tmp, path)
 
 
+def part_of(readout):
+    """The part of a run a readout belongs to: 'object' (Transitive's object readout), 'det' (the
+    MMDet readout) or 'seg' (the seg readouts, effective rank and pretraining loss)."""
+    return 'object' if readout.startswith('object-') else \
+        'det' if readout.startswith('faster-rcnn') else 'seg'
+
+
 def has_run(records, method, variant, seed, part):
-    """Whether ``part`` ('seg': the seg readouts, 'object': Transitive's object readout) of a run
-    is in ``records``."""
+    """Whether ``part`` (see :func:`part_of`) of a run is in ``records``."""
     return any(r['method'] == method and r['variant'] == variant and r['seed'] == seed and
-               r['readout'].startswith('object-') == (part == 'object') for r in records)
+               part_of(r['readout']) == part for r in records)
 
 
 # ----------------------------------------------------------------------------- world
-def make_world(out_dir, world=WORLD):
-    """The benchmark world, its split files for every consumer and (for HierGroup) its UCM
-    trees; all reused when present."""
+def make_world(out_dir, world=WORLD, with_ucm=True):
+    """The benchmark world, its split files for every consumer and (for HierGroup, when
+    ``with_ucm``) its UCM trees; all reused when present."""
     from mmdense.datasets import generate_demo_world
     root = osp.join(out_dir, 'world')
     meta = generate_demo_world(root, num_workers=2, verbose=False, **world)
@@ -145,7 +164,7 @@ def make_world(out_dir, world=WORLD):
             with open(path, 'w') as f:
                 f.writelines(line + '\n' for line in lines)
     ucm = osp.join(out_dir, 'world_ucm')
-    if not osp.exists(osp.join(ucm, '.complete')):
+    if with_ucm and not osp.exists(osp.join(ucm, '.complete')):
         from mmdense.datasets.ucm import compute_ucm_cache
         log('UCM trees of the world frames (HierGroup)')
         compute_ucm_cache(osp.join(root, 'frames'), ucm, workers=2)
@@ -175,7 +194,7 @@ def _scale_schedule(cfg, iters, base=300):
 
 
 def _fit_pipeline(node, crop):
-    """Demo crop sizes -> the benchmark world's (64x96 frames)."""
+    """Demo crop sizes -> the benchmark world's (CROP-sized crops of its 96x128 frames)."""
     if isinstance(node, dict):
         t = node.get('type')
         if t == 'PairRandomResizedCrop':
@@ -191,8 +210,19 @@ def _fit_pipeline(node, crop):
             _fit_pipeline(v, crop)
 
 
-def pretrain_config(method, variant, seed, root, ucm, work_dir, iters):
-    """The run's config: the method's demo config on the benchmark world."""
+def shared_optimizer(cfg, iters):
+    """:data:`PRETRAIN_OPTIM` with a linear warm-up over the first tenth and poly decay."""
+    cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(PRETRAIN_OPTIM))
+    warm = max(1, iters // 10)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warm),
+        dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=warm, end=iters, by_epoch=False)]
+
+
+def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='config'):
+    """The run's config: the method's demo config on the benchmark world. The supervised row
+    uses :data:`PRETRAIN_OPTIM`, the pretraining rows too with ``optim='shared'`` (else their demo
+    config's optimizer and schedule)."""
     from mmengine.config import Config
     config, overrides, _ = RUNS[(method, variant)]
     cfg = Config.fromfile(osp.join(REPO, config))
@@ -210,14 +240,6 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters):
         cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
         cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
         cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=10**9)
-        # from scratch: AdamW with a warm-up (the readout config's SGD lr 0.05 diverges here)
-        cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(
-            type='AdamW', lr=1e-3, weight_decay=1e-4))
-        warm = max(1, iters // 10)
-        cfg.param_scheduler = [
-            dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warm),
-            dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=warm, end=iters,
-                 by_epoch=False)]
     else:
         cfg.model.update(overrides)
         ds = cfg.train_dataloader.dataset
@@ -231,6 +253,8 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters):
             ds.sources = 'splits/train_clips.txt'
         _fit_pipeline(cfg.train_dataloader.dataset.pipeline, crop)
         _scale_schedule(cfg, iters)
+    if method == 'supervised' or optim == 'shared':
+        shared_optimizer(cfg, iters)
     cfg.train_dataloader.batch_size = BATCH
     cfg.train_dataloader.num_workers = 0
     cfg.randomness = dict(seed=seed)
@@ -247,14 +271,15 @@ def load_world_meta(root):
         return json.load(f)['params']
 
 
-def pretrain(method, variant, seed, root, ucm, out_dir, iters):
+def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config'):
     """Train (or resume) one run in a child process; returns its last checkpoint."""
-    work_dir = osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}')
+    tag = '-shared-optim' if optim == 'shared' and method != 'supervised' else ''
+    work_dir = osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}{tag}')
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     if osp.exists(ckpt):
         return ckpt
     os.makedirs(work_dir, exist_ok=True)
-    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters)
+    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim)
     cfg_file = osp.join(work_dir, 'config.py')
     cfg.dump(cfg_file)
     cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
@@ -417,7 +442,7 @@ def _ms(vals):
 def markdown(records):
     """The README table: every (method, variant) against random init of its architecture."""
     table = summarise(records)
-    score_metrics = ('mIoU', 'accuracy')
+    score_metrics = ('mIoU', 'accuracy', 'bbox_mAP')
     readouts = sorted({(k[2], k[3]) for k in table if k[3] in score_metrics})
     lines = ['| method | variant | readout | score (mean ± std, 3 seeds) | seeds | '
              'vs random (mean) | min seed > random max | effective rank |',
@@ -453,7 +478,7 @@ def ablation_signs(records):
         if variant == 'main':
             continue
         for (m, v, readout, metric), vals in table.items():
-            if m != method or v != variant or metric not in ('mIoU', 'accuracy'):
+            if m != method or v != variant or metric not in ('mIoU', 'accuracy', 'bbox_mAP'):
                 continue
             main = table.get((method, 'main', readout, metric))
             if main:
@@ -468,7 +493,7 @@ def plot(records, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     table = summarise(records)
-    keys = sorted(k for k in table if k[3] in ('mIoU', 'accuracy'))
+    keys = sorted(k for k in table if k[3] in ('mIoU', 'accuracy', 'bbox_mAP'))
     if not keys:
         return
     labels = [f'{k[0]}/{k[1]}\n{k[2]}' for k in keys]
@@ -480,7 +505,7 @@ def plot(records, path):
     ax.bar(range(len(keys)), means, yerr=stds, color=colours, capsize=2)
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(labels, rotation=90, fontsize=6)
-    ax.set_ylabel('val mIoU / accuracy (%)')
+    ax.set_ylabel('val mIoU / accuracy / bbox mAP (%)')
     ax.set_title('Frozen readouts on the demo world (3 seeds; grey: random init)')
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -508,13 +533,27 @@ def write_reports(records, results, readme=None):
 
 
 # ----------------------------------------------------------------------------- main
-def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_world):
+def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_world,
+            optim='config', det_iters=None):
     """Pretrain (unless random) and read out one encoder: its result records."""
     recs = []
 
     def add(readout, metric, value):
         recs.append(dict(method=method, variant=variant, seed=seed, readout=readout,
                          metric=metric, value=value))
+
+    if part == 'det':
+        import learning_det as ld
+        if method == 'random':
+            ckpt, work_dir = None, osp.join(out_dir, 'runs', f'random-s{seed}-det')
+        else:
+            ckpt = tr_world.pretrain(variant, seed, iters) if method == 'transitive' else \
+                pretrain(method, variant, seed, root, ucm, out_dir, iters, optim)
+            work_dir = osp.join(osp.dirname(ckpt), 'det')
+        metrics = ld.det_readout(root, ckpt, seed, work_dir, det_iters or ld.DET_ITERS, log=log)
+        for key in ('bbox_mAP', 'bbox_mAP_50'):  # MMDet's CocoMetric, in % like the others
+            add(ld.DET_READOUT, key, 100 * metrics[f'coco/{key}'])
+        return recs
 
     if method == 'random' and part == 'seg':
         for arch in ARCH_CONFIG:
@@ -530,7 +569,7 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
         for readout, metric, value in tr_world.readout(ckpt, seed):
             add(readout, metric, value)
         return recs
-    ckpt = pretrain(method, variant, seed, root, ucm, out_dir, iters)
+    ckpt = pretrain(method, variant, seed, root, ucm, out_dir, iters, optim)
     first, last = loss_curve(osp.dirname(ckpt))
     if first is not None:
         add('pretraining', 'loss_first', first)
@@ -610,6 +649,15 @@ def main(argv=None):
     parser.add_argument('--seeds', nargs='+', type=int, default=list(SEEDS))
     parser.add_argument('--iters', type=int, default=PRETRAIN_ITERS,
                         help='pretraining (and supervised) iterations')
+    parser.add_argument('--parts', nargs='+', default=list(PARTS), choices=PARTS,
+                        help="which readouts: 'seg' (MMSeg), 'object' (Transitive's object "
+                        "crops), 'det' (MMDet, for DET_METHODS)")
+    parser.add_argument('--det-iters', type=int, default=None,
+                        help='detection readout iterations (default learning_det.DET_ITERS)')
+    parser.add_argument('--pretrain-optim', choices=('shared', 'config'), default='config',
+                        help="'config' (the table): the pretraining rows keep their demo "
+                        "config's optimizer; 'shared': they use the supervised row's "
+                        'PRETRAIN_OPTIM (write to another --results)')
     parser.add_argument('--readme', nargs='?', const=osp.join(REPO, 'README.md'),
                         help='also write the table into README.md (between its markers)')
     parser.add_argument('--report-only', action='store_true',
@@ -629,11 +677,12 @@ def main(argv=None):
         if args.methods == list(METHODS):
             args.methods = ['flowe', 'random']
         args.iters = min(args.iters, 2)
+        args.det_iters = min(args.det_iters or 2, 2)
     if args.report_only:
         write_reports(load_results(args.results), args.results, args.readme)
         return
     os.makedirs(args.out_dir, exist_ok=True)
-    root, ucm = make_world(args.out_dir, world)
+    root, ucm = make_world(args.out_dir, world, with_ucm='hiergroup' in args.methods)
     if args.tune:
         tune(args.out_dir, root, args.results)
         return
@@ -658,25 +707,26 @@ def main(argv=None):
                         continue
                     parts = ('seg', 'object') if method == 'random' else \
                         ('object', ) if method == 'transitive' else ('seg', )
-                    todo += [(method, variant, seed, p) for p in parts]
+                    parts += ('det', ) if method in DET_METHODS else ()
+                    todo += [(method, variant, seed, p) for p in parts if p in args.parts]
     records = load_results(args.results)
     t0, done = time.time(), 0
     pending = [t for t in todo if not has_run(records, *t)]
     log(f'{len(todo)} runs, {len(todo) - len(pending)} already in {args.results}')
     for i, (method, variant, seed, part) in enumerate(pending):
-        if part == 'object' and tr_world is None:
-            log(f'skipped {method}/{variant} seed {seed} (object readout): '
+        if tr_world is None and (part == 'object' or method == 'transitive'):
+            log(f'skipped {method}/{variant} seed {seed} ({part} readout): '
                 'learning_transitive.py is not importable')
             continue
         recs = run_one(method, variant, seed, part, root, ucm, args.out_dir,
                        None if method == 'transitive' and not args.smoke else args.iters,
-                       recipe, tr_world)
+                       recipe, tr_world, args.pretrain_optim, args.det_iters)
         records = load_results(args.results) + recs  # re-read: several runners may append
         save_results(args.results, records)
         done += 1
         eta = (time.time() - t0) / done * (len(pending) - done)
         scores = ', '.join(f"{r['readout']} {r['value']:.1f}" for r in recs
-                           if r['metric'] in ('mIoU', 'accuracy'))
+                           if r['metric'] in ('mIoU', 'accuracy', 'bbox_mAP'))
         log(f'[{i + 1}/{len(pending)}] {method}/{variant} seed {seed}: {scores}; '
             f'eta {time.strftime("%H:%M:%S", time.gmtime(eta))}')
     write_reports(records, args.results, args.readme)

@@ -1,0 +1,189 @@
+"""The detection readout of the learning benchmark (issue 17): MMDet's Faster R-CNN with the FPN
+header on a frozen encoder, trained on the benchmark world's train clips and scored on its val
+clips' readout frames (every third, as the seg readouts) with MMDet's ``CocoMetric`` (bbox
+mAP). Plain functions, called by
+``tools/benchmark/learning.py``.
+
+The readout is ``configs/readout/det/faster-rcnn_r18-fpn-frozen_1xb4-300iters_demo-world.py``
+(FlowE sec. 4.3's "heavier header": the encoder's four stages are frozen, FPN + RPN + box head
+are trained) pointed at the benchmark world, with :data:`DET_ITERS` iterations (its schedule
+stretched to them) and the run's seed. Every encoder is read as a plain ResNet-18 C2-C5 (a
+dilated pretraining encoder loads with the standard strides: dilation does not change parameter
+shapes), so all detection rows compare with one random-init row (``faster-rcnn-fpn@r18``).
+Each readout runs ``tools/train.py`` (a real mmengine Runner) in a child process; its metrics
+are kept in ``det_metrics.json`` in the run's folder, so a finished readout is not run again.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DET_CONFIG = osp.join(REPO,
+                      'configs/readout/det/faster-rcnn_r18-fpn-frozen_1xb4-300iters_demo-world.py')
+#: detection readout iterations (batch 4); the config's 300-iteration schedule is stretched to it
+DET_ITERS = 600
+DET_ARCH = 'r18'
+DET_READOUT = f'faster-rcnn-fpn@{DET_ARCH}'
+
+
+def readout_val_annotations(root):
+    """COCO annotations of the val frames the seg readouts score (``splits/readout_val.txt``:
+    every third frame), written once next to the world's ``instances_val.json``."""
+    out = osp.join(root, 'annotations', 'instances_readout_val.json')
+    if osp.isfile(out):
+        return out
+    with open(osp.join(root, 'splits', 'readout_val.txt')) as f:
+        names = {line.strip() + '.png' for line in f if line.strip()}
+    with open(osp.join(root, 'annotations', 'instances_val.json')) as f:
+        coco = json.load(f)
+    coco['images'] = [im for im in coco['images'] if im['file_name'] in names]
+    ids = {im['id'] for im in coco['images']}
+    if len(ids) != len(names):
+        raise ValueError(f'{root}: instances_val.json lacks frames of splits/readout_val.txt; '
+                         'regenerate the world (delete it and rerun learning.py)')
+    coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] in ids]
+    tmp = out + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(coco, f)
+    os.replace(tmp, out)
+    return out
+
+
+def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, val_interval=None):
+    """The readout config: the demo-world Faster R-CNN FPN readout on the world at ``root``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(DET_CONFIG)
+    with open(osp.join(root, 'meta.json')) as f:
+        params = json.load(f)['params']
+    height, width = params['height'], params['width']
+    cfg.model.backbone.pretrained_ckpt = checkpoint
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = root + '/'
+        for t in loader.dataset.pipeline:  # the frames as rendered, as the seg readouts
+            if t['type'] == 'Resize':
+                t['scale'] = (width, height)
+    val_ann = readout_val_annotations(root)
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.ann_file = val_ann
+    cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = val_ann
+    base = cfg.train_cfg.max_iters
+    for s in cfg.param_scheduler:  # the warm-up stays; the steps move with the length
+        if s['type'] == 'MultiStepLR':
+            s['end'] = iters
+            s['milestones'] = [round(m * iters / base) for m in s['milestones']]
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = val_interval or iters
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=iters, by_epoch=False,
+                                        max_keep_ckpts=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    cfg.randomness = dict(seed=seed)
+    # a NaN / inf loss stops the readout (MMDet's check) instead of training on for nothing
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='CheckInvalidLossHook', interval=10)]
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def _last_metrics(work_dir):
+    """The last ``coco/bbox_*`` row of mmengine's scalars.json files in ``work_dir``."""
+    out = {}
+    for fname in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(fname) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'coco/bbox_mAP' in row:
+                    out = {k: v for k, v in row.items() if k.startswith('coco/bbox_')}
+    return out
+
+
+def random_init_checkpoint(root, seed, path, frames=256, batch=16):
+    """The random-init encoder of the detection rows, as a checkpoint: the readout's ResNet-18
+    with MMDet's initialisation drawn with ``seed``, and BN running statistics of ``frames`` of
+    the world's readout-train frames (BN in train mode, cumulative averages, no gradient step).
+
+    With MMDet's default BN statistics (mean 0, var 1) the frozen random encoder's C5
+    activations grow by orders of magnitude and the readout's losses turn NaN; the statistics
+    play the part the seg readouts' per-channel standardisation plays there."""
+    import logging
+
+    import cv2
+    import numpy as np
+    import torch
+    from mmdet.models.backbones import ResNet
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    cfg = Config.fromfile(DET_CONFIG)
+    bb = cfg.model.backbone
+    prep = cfg.model.data_preprocessor
+    torch.manual_seed(seed)
+    # the pretraining encoders' initialisation (their configs set zero_init_residual=False);
+    # norm_eval=False so that train() lets BN collect statistics
+    net = ResNet(depth=bb.depth, num_stages=4, out_indices=(0, 1, 2, 3), style='pytorch',
+                 zero_init_residual=False, norm_eval=False)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
+    try:
+        net.init_weights()
+    finally:
+        logger.setLevel(level)
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over every batch
+    with open(osp.join(root, 'splits', 'readout_train.txt')) as f:
+        names = [line.strip() for line in f if line.strip()][:frames]
+    mean = torch.tensor(prep.mean).view(1, 3, 1, 1)
+    std = torch.tensor(prep.std).view(1, 3, 1, 1)
+    net.train()
+    with torch.no_grad():
+        for i in range(0, len(names), batch):
+            imgs = []
+            for n in names[i:i + batch]:
+                img = cv2.imread(osp.join(root, 'frames', n + '.png'))
+                if img is None:
+                    raise FileNotFoundError(f'{root}/frames/{n}.png is missing or unreadable; '
+                                            'regenerate the world')
+                imgs.append(img[..., ::-1] if prep.bgr_to_rgb else img)
+            x = torch.from_numpy(np.ascontiguousarray(np.stack(imgs))).permute(0, 3, 1, 2)
+            net((x.float() - mean) / std)
+    state = {'backbone.' + k: v for k, v in net.state_dict().items()}
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    torch.save(dict(state_dict=state, meta=dict(seed=seed, random_init=True)), path + '.tmp')
+    os.replace(path + '.tmp', path)
+    return path
+
+
+def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print):
+    """Train and score the detection readout of one frozen encoder (``checkpoint`` None:
+    :func:`random_init_checkpoint` with ``seed``). Returns MMDet's ``coco/bbox_*`` metrics
+    (0-1)."""
+    done = osp.join(work_dir, 'det_metrics.json')
+    if osp.isfile(done):
+        with open(done) as f:
+            return json.load(f)
+    os.makedirs(work_dir, exist_ok=True)
+    if checkpoint is None:
+        checkpoint = random_init_checkpoint(root, seed, osp.join(work_dir, 'random_init.pth'))
+    cfg = det_config(root, checkpoint, seed, work_dir, iters)
+    cfg_file = osp.join(work_dir, 'det_config.py')
+    cfg.dump(cfg_file)
+    cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
+    if osp.exists(osp.join(work_dir, 'last_checkpoint')):
+        cmd.append('--resume')
+    log(f'detection readout ({iters} iterations) of {checkpoint or "random init"} '
+        f'seed {seed} -> {work_dir}')
+    with open(osp.join(work_dir, 'det.log'), 'a') as f:
+        ret = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    metrics = _last_metrics(work_dir)
+    if ret.returncode or not metrics:
+        raise RuntimeError(f'detection readout of {checkpoint} failed (exit {ret.returncode}'
+                           f'; a NaN or infinite loss stops it): see {work_dir}/det.log')
+    tmp = done + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(metrics, f)
+    os.replace(tmp, done)
+    return metrics
