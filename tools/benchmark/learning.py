@@ -444,7 +444,7 @@ def markdown(records):
     table = summarise(records)
     score_metrics = ('mIoU', 'accuracy', 'bbox_mAP')
     readouts = sorted({(k[2], k[3]) for k in table if k[3] in score_metrics})
-    lines = ['| method | variant | readout | score (mean ± std, 3 seeds) | seeds | '
+    lines = ['| method | variant | readout | score (mean ± std over seeds) | seeds | '
              'vs random (mean) | min seed > random max | effective rank |',
              '|---|---|---|---|---|---|---|---|']
     order = {m: i for i, m in enumerate(METHODS)}
@@ -506,7 +506,7 @@ def plot(records, path):
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(labels, rotation=90, fontsize=6)
     ax.set_ylabel('val mIoU / accuracy / bbox mAP (%)')
-    ax.set_title('Frozen readouts on the demo world (3 seeds; grey: random init)')
+    ax.set_title('Frozen readouts on the demo world (mean ± std over seeds; grey: random init)')
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
