@@ -103,6 +103,8 @@ METHODS = ('flowe', 'cacl', 'vader', 'hiergroup', 'transitive', 'random', 'super
 #: and the two reference rows)
 DET_METHODS = ('flowe', 'vader', 'transitive', 'random', 'supervised')
 PARTS = ('seg', 'object', 'det')
+#: the metrics that score a readout (the table's rows, the ablation signs, the plot, the log)
+SCORE_METRICS = ('mIoU', 'accuracy', 'bbox_mAP')
 
 
 def log(msg):
@@ -442,8 +444,7 @@ def _ms(vals):
 def markdown(records):
     """The README table: every (method, variant) against random init of its architecture."""
     table = summarise(records)
-    score_metrics = ('mIoU', 'accuracy', 'bbox_mAP')
-    readouts = sorted({(k[2], k[3]) for k in table if k[3] in score_metrics})
+    readouts = sorted({(k[2], k[3]) for k in table if k[3] in SCORE_METRICS})
     lines = ['| method | variant | readout | score (mean ± std over seeds) | seeds | '
              'vs random (mean) | min seed > random max | effective rank |',
              '|---|---|---|---|---|---|---|---|']
@@ -478,7 +479,7 @@ def ablation_signs(records):
         if variant == 'main':
             continue
         for (m, v, readout, metric), vals in table.items():
-            if m != method or v != variant or metric not in ('mIoU', 'accuracy', 'bbox_mAP'):
+            if m != method or v != variant or metric not in SCORE_METRICS:
                 continue
             main = table.get((method, 'main', readout, metric))
             if main:
@@ -493,7 +494,7 @@ def plot(records, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     table = summarise(records)
-    keys = sorted(k for k in table if k[3] in ('mIoU', 'accuracy', 'bbox_mAP'))
+    keys = sorted(k for k in table if k[3] in SCORE_METRICS)
     if not keys:
         return
     labels = [f'{k[0]}/{k[1]}\n{k[2]}' for k in keys]
@@ -726,7 +727,7 @@ def main(argv=None):
         done += 1
         eta = (time.time() - t0) / done * (len(pending) - done)
         scores = ', '.join(f"{r['readout']} {r['value']:.1f}" for r in recs
-                           if r['metric'] in ('mIoU', 'accuracy', 'bbox_mAP'))
+                           if r['metric'] in SCORE_METRICS)
         log(f'[{i + 1}/{len(pending)}] {method}/{variant} seed {seed}: {scores}; '
             f'eta {time.strftime("%H:%M:%S", time.gmtime(eta))}')
     write_reports(records, args.results, args.readme)

@@ -52,7 +52,7 @@ def readout_val_annotations(root):
     return out
 
 
-def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, val_interval=None):
+def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS):
     """The readout config: the demo-world Faster R-CNN FPN readout on the world at ``root``."""
     from mmengine.config import Config
     cfg = Config.fromfile(DET_CONFIG)
@@ -74,8 +74,7 @@ def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, val_interval=N
         if s['type'] == 'MultiStepLR':
             s['end'] = iters
             s['milestones'] = [round(m * iters / base) for m in s['milestones']]
-    cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = val_interval or iters
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=iters, by_epoch=False,
                                         max_keep_ckpts=1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
@@ -174,7 +173,7 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print):
     cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
     if osp.exists(osp.join(work_dir, 'last_checkpoint')):
         cmd.append('--resume')
-    log(f'detection readout ({iters} iterations) of {checkpoint or "random init"} '
+    log(f'detection readout ({iters} iterations) of {checkpoint} '
         f'seed {seed} -> {work_dir}')
     with open(osp.join(work_dir, 'det.log'), 'a') as f:
         ret = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
