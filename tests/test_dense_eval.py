@@ -122,9 +122,9 @@ def test_propagation_tool_with_a_real_encoder(demo_davis, tmp_path):
 
 
 def test_segment_retrieval_oracle_and_tool(demo_world):
-    from mmdense.evaluation.probe_runner import _read_split
-    tr_img, tr_lab, n = _read_split('DemoWorldSegDataset', demo_world, 'splits/train.txt')
-    va_img, va_lab, _ = _read_split('DemoWorldSegDataset', demo_world, 'splits/val.txt')
+    from mmdense.evaluation.probe_runner import read_seg_split
+    tr_img, tr_lab, n = read_seg_split('DemoWorldSegDataset', demo_world, 'splits/train.txt')
+    va_img, va_lab, _ = read_seg_split('DemoWorldSegDataset', demo_world, 'splits/val.txt')
     tr_lab, va_lab = tr_lab[:6], va_lab[:4]
     # one-hot over every class: a split may lack a class
     oracle = segment_retrieval(_oracle_features(list(tr_lab), stride=2, noise=0.01, num=n),

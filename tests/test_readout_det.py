@@ -172,3 +172,75 @@ def test_slurm_readout_script(demo_world, tmp_path):
     log = r.stdout + r.stderr
     assert 'Distributed launcher: slurm' in log and 'ReadoutResNet: loaded' in log
     assert 'mIoU' in log and (wd / 'iter_2.pth').exists()
+
+
+def test_random_init_checkpoint_carries_the_training_images_bn_statistics(demo_world, tmp_path):
+    """tools/readout/random_init_checkpoint.py, the random-init row of a detection readout: its
+    stem BN statistics are those of conv1 over the readout's training images (recomputed here
+    from the image files), every BN layer is calibrated, the seed decides the weights, and the
+    C4 readout reads the whole encoder from it (layer4 statistics in the RoI head included)."""
+    sys.path.insert(0, f'{REPO}/tools/readout')
+    from readout_options import readout_options
+
+    from mmdense.evaluation.random_init import random_init_checkpoint
+    config = DET + 'faster-rcnn_r18-c4-frozen_1xb4-300iters_demo-world.py'
+    out = tmp_path / 'random.pth'
+    root = f'{demo_world}/'
+    r = run_tool([sys.executable, 'tools/readout/random_init_checkpoint.py', config, str(out),
+                  '--seed', '3', '--num-images', '1000', '--batch-size', '1000',
+                  '--cfg-options', f'train_dataloader.dataset.data_root={root}'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    ckpt = torch.load(out, weights_only=True)
+    state, meta = ckpt['state_dict'], ckpt['meta']
+    # the training images MMDet keeps (filter_empty_gt: at least one annotation; min_size=4),
+    # as the val pipeline gives them: resized 2x to (192, 128), RGB, normalised
+    with open(f'{demo_world}/annotations/instances_train.json') as f:
+        coco = json.load(f)
+    keep = {a['image_id'] for a in coco['annotations']}
+    files = [im['file_name'] for im in coco['images']
+             if im['id'] in keep and min(im['width'], im['height']) >= 4]
+    assert meta == dict(seed=3, random_init=True, bn_images=len(files)) and len(files) > 4
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+    imgs = [cv2.resize(cv2.imread(f'{demo_world}/frames/{name}'), (192, 128),
+                       interpolation=cv2.INTER_LINEAR)[..., ::-1] for name in files]
+    x = (torch.from_numpy(np.ascontiguousarray(np.stack(imgs))).permute(0, 3, 1, 2).float()
+         - mean) / std
+    y = torch.nn.functional.conv2d(x, state['backbone.conv1.weight'], stride=2, padding=3)
+    torch.testing.assert_close(state['backbone.bn1.running_mean'], y.mean((0, 2, 3)),
+                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(state['backbone.bn1.running_var'],
+                               y.transpose(0, 1).flatten(1).var(1), rtol=1e-3, atol=1e-4)
+    for k, v in state.items():  # every BN layer has data statistics, not the defaults
+        if k.endswith('running_var'):
+            assert not torch.allclose(v, torch.ones_like(v)), k
+    # the seed decides the weights; the same seed gives the same file content
+    again = random_init_checkpoint(_cfg(config, root), str(tmp_path / 'again.pth'), seed=3,
+                                   num_images=1000, batch_size=1000)
+    other = random_init_checkpoint(_cfg(config, root), str(tmp_path / 'other.pth'), seed=4,
+                                   num_images=8)
+    again = torch.load(again, weights_only=True)['state_dict']
+    other = torch.load(other, weights_only=True)['state_dict']
+    for k in state:  # weights bit-identical; statistics up to the thread count's rounding
+        tol = 1e-5 if 'running' in k else 0
+        torch.testing.assert_close(again[k], state[k], rtol=tol, atol=tol, msg=k)
+    assert not torch.equal(other['backbone.conv1.weight'], state['backbone.conv1.weight'])
+    # the C4 readout loads all of it: stem..layer3 in the backbone, layer4 in the RoI head
+    cfg = _cfg(config, root)
+    for opt in readout_options(config, str(out)):
+        key, val = opt.split('=', 1)
+        cfg.merge_from_dict({key: val})
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    got = model.state_dict()
+    for k, v in state.items():
+        key = f'roi_head.shared_head.{k[9:]}' if k.startswith('backbone.layer4') else k
+        torch.testing.assert_close(got[key], v, rtol=0, atol=0, msg=key)
+
+
+def _cfg(config, root):
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({'train_dataloader.dataset.data_root': root})
+    return cfg

@@ -4,7 +4,8 @@
 #   2. generate the demo world (labelled clips over real photos, exact flow),
 #   3. pretrain FlowE on its frame pairs (dilated ResNet-18, exact flow),
 #   4. read the frozen encoder out with MMSeg (one 3x3 conv head, DeepLab-v1 style), and the same
-#      readout of a random-init encoder; val mIoU from MMSeg's evaluator,
+#      readout of a random-init encoder (random weights, BN statistics of the training images);
+#      val mIoU from MMSeg's evaluator,
 #   5. read both out with MMDet (Faster R-CNN C4: frozen backbone + frozen layer4 RoI head);
 #      val bbox mAP from MMDet's COCO evaluator,
 #   6. write a picture (val frames: input, ground truth, each encoder's readout prediction and a
@@ -118,13 +119,23 @@ readout() {  # readout TASK CONFIG RUN CKPT ITERS [cfg-options...]
     --cfg-options train_cfg.max_iters="$5" train_cfg.val_interval="$5" \
     default_hooks.logger.interval="$(log_every "$5")" "${@:6}"
 }
+# the random-init rows: random weights with BN statistics of the readout's training images, as
+# every pretrained encoder carries BN statistics of its data
+# (tools/readout/random_init_checkpoint.py)
+random_init() {  # random_init TASK CONFIG: writes WORK_DIR/random_init/TASK.pth
+  run_phase "random-init encoder for the $1 readout (BN statistics)" \
+    "$WORK_DIR/random_init_$1.log" \
+    "$PY" tools/readout/random_init_checkpoint.py "$2" "$WORK_DIR/random_init/$1.pth" --seed 0
+}
+random_init seg "$READOUT"
 for run in pretrained random; do
-  ck=$CKPT; [ $run = random ] && ck=none
+  ck=$CKPT; [ $run = random ] && ck="$WORK_DIR/random_init/seg.pth"
   readout seg "$READOUT" $run "$ck" "$RO_ITERS" param_scheduler.0.end="$RO_ITERS"
 done
 if [ "$DET_READOUT" != none ]; then
+  random_init det "$DET_READOUT"
   for run in pretrained random; do
-    ck=$CKPT; [ $run = random ] && ck=none
+    ck=$CKPT; [ $run = random ] && ck="$WORK_DIR/random_init/det.pth"
     readout det "$DET_READOUT" $run "$ck" "$DET_ITERS" param_scheduler.0.end="$((DET_ITERS < 6 ? 1 : DET_ITERS / 6))" \
       param_scheduler.1.end="$DET_ITERS" \
       param_scheduler.1.milestones="[$((DET_ITERS * 2 / 3)),$((DET_ITERS * 9 / 10))]" \

@@ -3,17 +3,20 @@ import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from .dense_probe import dense_linear_probe, extract_dense_features
 from .encoder import DenseEncoder
 
 
-def _read_split(dataset_type, data_root, split):
+def read_seg_split(dataset_type, data_root, split):
+    """(images: list of (H, W, 3) BGR uint8, labels: (N, H, W) uint8, number of classes) of the
+    MMSeg dataset ``dataset_type`` at ``data_root`` with split file ``split``; the caller's
+    default scope is left as it was."""
+    from mmengine.registry import DefaultScope
     from mmseg.registry import DATASETS
-    init_default_scope('mmseg')
-    ds = DATASETS.build(dict(type=dataset_type, data_root=data_root, ann_file=split,
-                             pipeline=[]))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = DATASETS.build(dict(type=dataset_type, data_root=data_root, ann_file=split,
+                                 pipeline=[]))
     images, labels = [], []
     for info in (ds.get_data_info(i) for i in range(len(ds))):
         img = cv2.imread(info['img_path'], cv2.IMREAD_COLOR)
@@ -39,8 +42,8 @@ def run_dense_probe(config, checkpoint, data_root, dataset_type='DemoWorldSegDat
     mean = pre.get('mean', [123.675, 116.28, 103.53])
     std = pre.get('std', [58.395, 57.12, 57.375])
     to_rgb = pre.get('to_rgb', True)
-    tr_img, tr_lab, num_classes = _read_split(dataset_type, data_root, train_split)
-    va_img, va_lab, _ = _read_split(dataset_type, data_root, val_split)
+    tr_img, tr_lab, num_classes = read_seg_split(dataset_type, data_root, train_split)
+    va_img, va_lab, _ = read_seg_split(dataset_type, data_root, val_split)
     runs = {}
     if checkpoint:
         runs['pretrained'] = checkpoint

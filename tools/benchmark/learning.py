@@ -41,7 +41,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from child_run import scalar_rows, train_in_child  # noqa: E402
 
 RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
 #: the benchmark world (mmdense.datasets.generate_demo_world arguments)
@@ -175,14 +175,10 @@ def make_world(out_dir, world=WORLD, with_ucm=True):
 
 
 def read_split(root, split):
-    """(images BGR uint8 list, labels (N, H, W) uint8) of a split file ``splits/{split}.txt``."""
-    import cv2
-    import numpy as np
-    with open(osp.join(root, 'splits', f'{split}.txt')) as f:
-        names = [line.strip() for line in f if line.strip()]
-    imgs = [cv2.imread(osp.join(root, 'frames', n + '.png')) for n in names]
-    labels = np.stack([cv2.imread(osp.join(root, 'sem', n + '.png'), cv2.IMREAD_UNCHANGED)
-                       for n in names])
+    """(images BGR uint8 list, labels (N, H, W) uint8) of a split file ``splits/{split}.txt``
+    (MMSeg's ``DemoWorldSegDataset``; an unreadable frame stops with its path)."""
+    from mmdense.evaluation.probe_runner import read_seg_split
+    imgs, labels, _ = read_seg_split('DemoWorldSegDataset', root, f'splits/{split}.txt')
     return imgs, labels
 
 
@@ -262,8 +258,9 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = work_dir
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=max(1, min(10, iters // 2)))
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=iters, by_epoch=False,
-                                        max_keep_ckpts=1)
+    # a long run (--iters in the thousands) keeps a checkpoint every 1000 iterations to resume from
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=min(iters, 1000),
+                                        by_epoch=False, max_keep_ckpts=1)
     cfg.log_processor = dict(by_epoch=False)
     return cfg
 
@@ -280,33 +277,15 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config'):
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     if osp.exists(ckpt):
         return ckpt
-    os.makedirs(work_dir, exist_ok=True)
     cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim)
-    cfg_file = osp.join(work_dir, 'config.py')
-    cfg.dump(cfg_file)
-    cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
-    if osp.exists(osp.join(work_dir, 'last_checkpoint')):
-        cmd.append('--resume')
     log(f'pretrain {method}/{variant} seed {seed}: {iters} iterations -> {work_dir}')
-    with open(osp.join(work_dir, 'train.log'), 'a') as f:
-        ret = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if ret.returncode or not osp.exists(ckpt):
-        raise RuntimeError(f'pretraining {method}/{variant} seed {seed} failed (exit '
-                           f'{ret.returncode}): see {work_dir}/train.log')
+    train_in_child(cfg, work_dir, f'pretraining {method}/{variant} seed {seed}', expect=ckpt)
     return ckpt
 
 
 def loss_curve(work_dir):
     """(first, last) logged training loss of a run (mmengine's vis_data/scalars.json)."""
-    import glob
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    losses = []
-    for fname in files:
-        with open(fname) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'loss' in row:
-                    losses.append(row['loss'])
+    losses = [row['loss'] for row in scalar_rows(work_dir) if 'loss' in row]
     return (losses[0], losses[-1]) if losses else (None, None)
 
 

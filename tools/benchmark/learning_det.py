@@ -13,12 +13,11 @@ shapes), so all detection rows compare with one random-init row (``faster-rcnn-f
 Each readout runs ``tools/train.py`` (a real mmengine Runner) in a child process; its metrics
 are kept in ``det_metrics.json`` in the run's folder, so a finished readout is not run again.
 """
-import glob
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
+
+from child_run import scalar_rows, train_in_child
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CONFIG = osp.join(REPO,
@@ -89,56 +88,36 @@ def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS):
 def _last_metrics(work_dir):
     """The last ``coco/bbox_*`` row of mmengine's scalars.json files in ``work_dir``."""
     out = {}
-    for fname in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(fname) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'coco/bbox_mAP' in row:
-                    out = {k: v for k, v in row.items() if k.startswith('coco/bbox_')}
+    for row in scalar_rows(work_dir):
+        if 'coco/bbox_mAP' in row:
+            out = {k: v for k, v in row.items() if k.startswith('coco/bbox_')}
     return out
 
 
 def random_init_checkpoint(root, seed, path, frames=256, batch=16):
-    """The random-init encoder of the detection rows, as a checkpoint: the readout's ResNet-18
-    with MMDet's initialisation drawn with ``seed``, and BN running statistics of ``frames`` of
+    """The random-init encoder of the detection rows, as a checkpoint
+    (:func:`mmdense.evaluation.random_init_checkpoint`): the readout's ResNet-18 with MMDet's
+    initialisation drawn with ``seed``, and BN running statistics of the first ``frames`` of
     the world's readout-train frames (BN in train mode, cumulative averages, no gradient step).
 
-    With MMDet's default BN statistics (mean 0, var 1) the frozen random encoder's C5
-    activations grow by orders of magnitude and the readout's losses turn NaN; the statistics
-    play the part the seg readouts' per-channel standardisation plays there."""
-    import logging
-
+    Every pretrained encoder carries BN statistics of the world's frames; with these the
+    random-init row differs from the pretrained rows only in its weights (MMDet's default
+    statistics, mean 0 and var 1, give C2 maps of std 0.52 on world frames, against 0.98 here
+    and 0.94 / 1.06 for FlowE's / the supervised encoder)."""
     import cv2
     import numpy as np
     import torch
-    from mmdet.models.backbones import ResNet
     from mmengine.config import Config
-    from mmengine.logging import MMLogger
+
+    from mmdense.evaluation.random_init import random_init_checkpoint as write
     cfg = Config.fromfile(DET_CONFIG)
-    bb = cfg.model.backbone
     prep = cfg.model.data_preprocessor
-    torch.manual_seed(seed)
-    # the pretraining encoders' initialisation (their configs set zero_init_residual=False);
-    # norm_eval=False so that train() lets BN collect statistics
-    net = ResNet(depth=bb.depth, num_stages=4, out_indices=(0, 1, 2, 3), style='pytorch',
-                 zero_init_residual=False, norm_eval=False)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
-    try:
-        net.init_weights()
-    finally:
-        logger.setLevel(level)
-    for m in net.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over every batch
     with open(osp.join(root, 'splits', 'readout_train.txt')) as f:
         names = [line.strip() for line in f if line.strip()][:frames]
     mean = torch.tensor(prep.mean).view(1, 3, 1, 1)
     std = torch.tensor(prep.std).view(1, 3, 1, 1)
-    net.train()
-    with torch.no_grad():
+
+    def batches():
         for i in range(0, len(names), batch):
             imgs = []
             for n in names[i:i + batch]:
@@ -148,12 +127,9 @@ def random_init_checkpoint(root, seed, path, frames=256, batch=16):
                                             'regenerate the world')
                 imgs.append(img[..., ::-1] if prep.bgr_to_rgb else img)
             x = torch.from_numpy(np.ascontiguousarray(np.stack(imgs))).permute(0, 3, 1, 2)
-            net((x.float() - mean) / std)
-    state = {'backbone.' + k: v for k, v in net.state_dict().items()}
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    torch.save(dict(state_dict=state, meta=dict(seed=seed, random_init=True)), path + '.tmp')
-    os.replace(path + '.tmp', path)
-    return path
+            yield (x.float() - mean) / std
+
+    return write(cfg, path, seed=seed, batches=batches())
 
 
 def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print):
@@ -168,19 +144,14 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print):
     if checkpoint is None:
         checkpoint = random_init_checkpoint(root, seed, osp.join(work_dir, 'random_init.pth'))
     cfg = det_config(root, checkpoint, seed, work_dir, iters)
-    cfg_file = osp.join(work_dir, 'det_config.py')
-    cfg.dump(cfg_file)
-    cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
-    if osp.exists(osp.join(work_dir, 'last_checkpoint')):
-        cmd.append('--resume')
     log(f'detection readout ({iters} iterations) of {checkpoint} '
         f'seed {seed} -> {work_dir}')
-    with open(osp.join(work_dir, 'det.log'), 'a') as f:
-        ret = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    what = f'detection readout of {checkpoint}'
+    hint = '; a NaN or infinite loss stops it'
+    train_in_child(cfg, work_dir, what, 'det_config.py', 'det.log', hint=hint)
     metrics = _last_metrics(work_dir)
-    if ret.returncode or not metrics:
-        raise RuntimeError(f'detection readout of {checkpoint} failed (exit {ret.returncode}'
-                           f'; a NaN or infinite loss stops it): see {work_dir}/det.log')
+    if not metrics:
+        raise RuntimeError(f'{what} logged no coco/bbox_mAP: see {work_dir}/det.log')
     tmp = done + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(metrics, f)

@@ -36,9 +36,7 @@ Benchmark-size choices and deviations from the paper (issue 17's 2-core budget):
 * Schedule: batch 8, SGD lr 0.01 (the demo config), :data:`DEFAULT_ITERS` iterations.
 """
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 import time
 
@@ -47,6 +45,7 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+from child_run import train_in_child  # noqa: E402
 
 BASE_CONFIG = osp.join(REPO, 'configs/transitive/'
                        'triplet-siamese_vgg16_1xb8-100iters_sample-videos.py')
@@ -143,18 +142,9 @@ def pretrain_transitive(world_root, work_dir, seed=0, variant='main', iters=DEFA
     t0 = time.perf_counter()
     graph_file = build_world_graph(world_root, graph_dir, variant, workers, log)
     t1 = time.perf_counter()
-    os.makedirs(work_dir, exist_ok=True)
     cfg = make_config(osp.abspath(graph_file), seed, iters, osp.abspath(work_dir))
-    cfg_file = osp.join(work_dir, 'transitive_config.py')
-    cfg.dump(cfg_file)
-    cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file,
-           '--work-dir', osp.abspath(work_dir)]
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    with open(osp.join(work_dir, 'train_stdout.log'), 'w') as f:
-        f.write(r.stdout + r.stderr)
-    if r.returncode or not osp.isfile(ckpt):
-        raise RuntimeError(f'Triplet-Siamese training failed (rc {r.returncode}); see '
-                           f'{work_dir}/train_stdout.log:\n{(r.stdout + r.stderr)[-2000:]}')
+    train_in_child(cfg, osp.abspath(work_dir), f'Triplet-Siamese training ({variant}, seed {seed})',
+                   'transitive_config.py', 'train_stdout.log', expect=ckpt)
     log(f'transitive {variant} seed {seed}: graph {t1 - t0:.1f} s, training {iters} iters '
         f'{time.perf_counter() - t1:.1f} s -> {ckpt}')
     return ckpt

@@ -3,7 +3,9 @@
 # Reads out an mmdense pretraining checkpoint with the frozen-backbone config READOUT_CONFIG
 # (MMSeg / MMDet model; the backbone, and a C4 detector's RoI head, load the checkpoint's
 # `backbone.*` weights strictly, no conversion step). GPUS=1 runs in this process; more use
-# tools/dist_train.sh (CPU: gloo). PRETRAIN_CKPT=none gives the random-init baseline.
+# tools/dist_train.sh (CPU: gloo). PRETRAIN_CKPT=none gives the random-init baseline with BN's
+# default statistics; a detection readout's random-init row should read the checkpoint of
+# tools/readout/random_init_checkpoint.py instead (random weights, BN statistics of the data).
 # Slurm: tools/readout/slurm_readout.sh.
 set -e
 CONFIG=$1

@@ -30,10 +30,10 @@ def main(argv=None):
 
     import mmdense  # noqa: F401
     from dense_eval import DenseEncoder, segment_retrieval
-    from mmdense.evaluation.probe_runner import _read_split
+    from mmdense.evaluation.probe_runner import read_seg_split
     encoder = DenseEncoder(args.config, None if args.checkpoint == 'none' else args.checkpoint)
-    tr_img, tr_lab, n_cls = _read_split(args.dataset_type, args.data_root, args.train_split)
-    va_img, va_lab, _ = _read_split(args.dataset_type, args.data_root, args.val_split)
+    tr_img, tr_lab, n_cls = read_seg_split(args.dataset_type, args.data_root, args.train_split)
+    va_img, va_lab, _ = read_seg_split(args.dataset_type, args.data_root, args.val_split)
     res = segment_retrieval(encoder.features(tr_img), tr_lab, encoder.features(va_img), va_lab,
                             n_cls, k=args.k)
     print('per-class IoU: ' + ' '.join(f'{v:.3f}' for v in res['iou']))

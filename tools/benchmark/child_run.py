@@ -1,0 +1,62 @@
+"""Plumbing the learning benchmark's modules share (``learning.py``, ``learning_det.py``,
+``learning_transitive.py``): one training run of ``tools/train.py`` in a child process, and
+the rows mmengine logs to ``vis_data/scalars.json``."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train.log',
+                   expect=None, hint=''):
+    """Dump ``cfg`` to ``work_dir/config_name`` and train it with ``tools/train.py`` in a child
+    process (``--resume`` when ``work_dir`` holds a ``last_checkpoint``: an interrupted run
+    continues), its output appended to ``work_dir/log_name``.
+
+    Args:
+        cfg (Config): the run's config.
+        work_dir (str): the run's folder; an unfinished run there (``last_checkpoint``) is
+            resumed when its config is this one, and refused otherwise.
+        what (str): the run, for the error message (e.g. ``'pretraining flowe/main seed 0'``).
+        expect (str, optional): a file the run must leave (its last checkpoint).
+        hint (str): added to the error message.
+
+    Raises:
+        RuntimeError: naming the log, when the child exits non-zero or ``expect`` is missing.
+    """
+    work_dir = osp.abspath(work_dir)  # the child runs in the repository root
+    os.makedirs(work_dir, exist_ok=True)
+    cfg_file = osp.join(work_dir, config_name)
+    resume = osp.exists(osp.join(work_dir, 'last_checkpoint'))
+    if resume and osp.isfile(cfg_file):
+        # resume only the same run: another config (e.g. other --iters) in this folder would
+        # otherwise continue from the old run's checkpoint
+        new = cfg.pretty_text
+        with open(cfg_file) as f:
+            if f.read() != new:
+                raise RuntimeError(
+                    f'{work_dir} holds an unfinished run with another config ({cfg_file}); '
+                    f'{what} would resume from it. Remove the folder, or use another --out-dir.')
+    cfg.dump(cfg_file)
+    cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
+    if resume:
+        cmd.append('--resume')
+    log_file = osp.join(work_dir, log_name)
+    with open(log_file, 'a') as f:
+        ret = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    if ret.returncode or (expect and not osp.exists(expect)):
+        raise RuntimeError(f'{what} failed (exit {ret.returncode}{hint}): see {log_file}')
+
+
+def scalar_rows(work_dir):
+    """Every row (dict) of the ``*/vis_data/scalars.json`` files of ``work_dir``'s runs, in
+    order (an mmengine run logs into ``work_dir/<timestamp>/``; a resumed run adds a folder)."""
+    for fname in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(fname) as f:
+            for line in f:
+                if line.strip():
+                    yield json.loads(line)
