@@ -1,15 +1,14 @@
 """Frozen dense encoder of any mmdense pretraining config + checkpoint (probes, propagation,
 retrieval, feature pictures)."""
 import copy
-import logging
 
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from mmdense.utils.checkpoint import load_pretrained_strict
+from mmdense.utils.logs import quiet_init_logs
 from .dense_probe import extract_dense_features
 
 
@@ -36,17 +35,12 @@ class DenseEncoder(nn.Module):
         neck_cfg = cfg.model.get('neck')
         if use_neck == 'auto':
             use_neck = bool(neck_cfg) and neck_cfg.get('type') in self.DENSE_NECKS
-        logger = MMLogger.get_current_instance()
-        level = logger.level
-        logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
-        try:
+        with quiet_init_logs():
             self.backbone = MODELS.build(copy.deepcopy(cfg.model.backbone))
             self.backbone.init_weights()
             self.neck = MODELS.build(copy.deepcopy(neck_cfg)) if use_neck else None
             if self.neck is not None:
                 self.neck.init_weights()
-        finally:
-            logger.setLevel(level)
         if checkpoint:
             load_pretrained_strict(self.backbone, checkpoint, 'backbone.')
             if self.neck is not None:

@@ -16,17 +16,16 @@ standardise each channel and keep ``pretrained_ckpt=None``.
 """
 import copy
 import io
-import logging
-import os
-import os.path as osp
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
+from mmengine.utils import import_modules_from_strings
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdense.utils.checkpoint import atomic_write_bytes
+from mmdense.utils.logs import quiet_init_logs
 
 
 def full_encoder_cfg(backbone):
@@ -94,15 +93,10 @@ def random_encoder(backbone, seed, scope):
         raise KeyError('the readout config has no default_scope: set '
                        "default_scope='mmdet' (or 'mmseg') as the readout configs do")
     torch.manual_seed(seed)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
-    try:
+    with quiet_init_logs():
         with DefaultScope.overwrite_default_scope(scope):
             net = MODELS.build(full_encoder_cfg(backbone))
         net.init_weights()
-    finally:
-        logger.setLevel(level)
     return net
 
 
@@ -174,9 +168,7 @@ def random_init_checkpoint(config, out, seed=0, num_images=256, batch_size=16, b
     from mmengine.registry import DefaultScope
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg.get('custom_imports'):
-        import importlib
-        for name in cfg.custom_imports.get('imports', []):
-            importlib.import_module(name)
+        import_modules_from_strings(**cfg.custom_imports)
     scope = cfg.get('default_scope')
     net = random_encoder(cfg.model.backbone, seed, scope)
     with DefaultScope.overwrite_default_scope(scope):
@@ -184,8 +176,6 @@ def random_init_checkpoint(config, out, seed=0, num_images=256, batch_size=16, b
             batches = _dataset_batches(cfg, num_images, batch_size)
         seen = calibrate_bn(net, batches)
     state = {'backbone.' + k: v for k, v in net.state_dict().items()}
-    if osp.dirname(out):
-        os.makedirs(osp.dirname(out), exist_ok=True)
     buf = io.BytesIO()
     torch.save(dict(state_dict=state, meta=dict(seed=seed, random_init=True, bn_images=seen)),
                buf)

@@ -302,19 +302,12 @@ def build_encoder(arch, checkpoint, seed):
     if arch == 'hypercolumn':
         # what HierGroup's readout reads: the Res3 + Res4 hypercolumn (ReadoutHypercolumn)
         from mmdense.models.backbones.readout_resnet import ReadoutHypercolumn
-        import logging
-
-        from mmengine.logging import MMLogger
+        from mmdense.utils import quiet_init_logs
         enc = DenseEncoder(cfg, None, use_neck=False)
         enc.backbone = ReadoutHypercolumn(backbone=dict(cfg.model.backbone),
                                           neck=dict(cfg.model.neck), pretrained_ckpt=checkpoint)
-        logger = MMLogger.get_current_instance()
-        level = logger.level
-        logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
-        try:
+        with quiet_init_logs():
             enc.backbone.init_weights()
-        finally:
-            logger.setLevel(level)
         enc.eval()
         return enc
     return DenseEncoder(cfg, checkpoint)

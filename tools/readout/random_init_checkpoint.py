@@ -20,6 +20,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mmengine.config import Config, DictAction  # noqa: E402
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
@@ -30,20 +32,16 @@ def main(argv=None):
     parser.add_argument('--num-images', type=int, default=256,
                         help='training images for the BN statistics')
     parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE')
     args = parser.parse_args(argv)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'readout config {args.config} does not exist')
     import mmdense  # noqa: F401
-    from mmengine.config import Config, DictAction
-
     from mmdense.evaluation.random_init import random_init_checkpoint
     from mmdense.utils.launch import check_data_roots
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
-        opts = argparse.Namespace()
-        DictAction(option_strings=[], dest='o')(None, opts, args.cfg_options)
-        cfg.merge_from_dict(opts.o)
+        cfg.merge_from_dict(args.cfg_options)
     if cfg.model.get('backbone', {}).get('type') != 'ReadoutResNet':
         raise KeyError(f'{args.config}: model.backbone is not ReadoutResNet; the random-init '
                        'checkpoint is for the ResNet readout configs')
