@@ -2,6 +2,8 @@
 import json
 import os
 import os.path as osp
+import re
+import socket
 import subprocess
 import sys
 import uuid
@@ -30,6 +32,31 @@ def run_tool(args, cwd=REPO, env=None, timeout=600):
     full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', **(env or {}))
     return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that no process listens on now, from the OS (bind to port 0).
+
+    Distributed tests take their rendezvous port from here rather than from a fixed range: a
+    port derived from the pid can meet another job's server on a shared host, and a process
+    that joins a foreign rendezvous dies in gloo (SIGABRT) instead of failing cleanly."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+_ERROR_LINE = re.compile(r'Error|error:|Exception|Traceback|terminate called|what\(\)|Abort|'
+                         r'Killed|Signal')
+
+
+def failure_report(r, tail=2000):
+    """What a failed tool run printed, for an assertion message: every line of stdout + stderr
+    that looks like an error (so the cause survives when several processes interleave), then
+    the tail of stderr."""
+    lines = (r.stdout + '\n' + r.stderr).splitlines()
+    errors = [ln for ln in lines if _ERROR_LINE.search(ln)][-40:]
+    return '\n'.join(['rc=%s; error lines:' % r.returncode, *errors,
+                      '--- stderr tail:', r.stderr[-tail:]])
 
 
 def train(config, work_dir, options, extra=()):

@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 
-from helpers import run_tool
+from helpers import free_port, run_tool
 
 import mmdense  # noqa: F401
 from mmdense.models.utils.dense_contrast import (cycle_loss, nearest_by_affinity, pixel_infonce,
@@ -150,7 +150,7 @@ def _dist_worker(rank, port, out_dir):
 
 def test_queue_gathers_and_batch_shuffles_across_two_gloo_processes(tmp_path):
     import torch.multiprocessing as mp
-    port = 29300 + os.getpid() % 500
+    port = free_port()
     mp.spawn(_dist_worker, args=(port, str(tmp_path)), nprocs=2, join=True)
     res = [torch.load(tmp_path / f'{r}.pth', weights_only=True) for r in range(2)]
     for r in res:  # both processes hold the keys of both, in rank order

@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from helpers import REPO, fake_srun_dir, run_tool
+from helpers import REPO, failure_report, fake_srun_dir, free_port, run_tool
 from test_readout import SEG, _opts, _pretrain_ckpt
 
 DET = 'configs/readout/det/'
@@ -166,9 +166,9 @@ def test_slurm_readout_script(demo_world, tmp_path):
     r = run_tool(['bash', 'tools/readout/slurm_readout.sh', 'cpu', 'ro', SEG, str(ckpt),
                   str(wd), *opts[2:]],
                  env=dict(PYTHON=sys.executable, GPUS='1', GPUS_PER_NODE='1',
-                          PORT=str(29450 + os.getpid() % 200),
+                          PORT=str(free_port()),
                           PATH=f'{bin_dir}:{os.environ["PATH"]}'))
-    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.returncode == 0, failure_report(r)
     log = r.stdout + r.stderr
     assert 'Distributed launcher: slurm' in log and 'ReadoutResNet: loaded' in log
     assert 'mIoU' in log and (wd / 'iter_2.pth').exists()

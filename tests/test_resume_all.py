@@ -15,7 +15,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from helpers import REPO, logged_losses, run_tool
+from helpers import REPO, failure_report, free_port, logged_losses, run_tool
 
 METHODS = {
     'flowe': 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py',
@@ -160,14 +160,14 @@ def test_resume_is_exact_transitive(demo_world, tmp_path):
 
 def test_resume_is_exact_with_two_gloo_processes(demo_world, ucm_root, tmp_path):
     config = small_config('cacl', demo_world, ucm_root, tmp_path, batch=2)
-    port = str(29500 + os.getpid() % 300)
+    port = str(free_port())
     full, resumed = tmp_path / 'full', tmp_path / 'resumed'
 
     def dist(work_dir, *extra):
         r = run_tool(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(work_dir),
                       *extra, '--cfg-options', f'experiment_name=d{uuid.uuid4().hex[:8]}'],
                      env=dict(PYTHON=sys.executable, PORT=port))
-        assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
+        assert r.returncode == 0, failure_report(r)
 
     dist(full)
     os.makedirs(resumed)

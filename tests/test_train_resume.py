@@ -6,8 +6,8 @@ import sys
 
 import torch
 
-from helpers import (DEMO_CONFIG, fake_srun_dir, logged_losses, run_tool, small_options,
-                     train)
+from helpers import (DEMO_CONFIG, failure_report, fake_srun_dir, free_port, logged_losses,
+                     run_tool, small_options, train)
 
 
 def _state(path):
@@ -64,8 +64,8 @@ def test_dist_train_two_cpu_processes(demo_world, tmp_path, repo):
     wd = tmp_path / 'dist'
     r = run_tool(['bash', 'tools/dist_train.sh', DEMO_CONFIG, '2', '--work-dir', str(wd),
                   '--cfg-options', *small_options(demo_world, wd, 3, 3)],
-                 env=dict(PYTHON=sys.executable))
-    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
+                 env=dict(PYTHON=sys.executable, PORT=str(free_port())))
+    assert r.returncode == 0, failure_report(r)
     log = r.stdout + r.stderr
     # mmengine reports the world size as 'GPU number' even for CPU processes
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
@@ -82,8 +82,8 @@ def test_slurm_train_script_with_two_tasks(demo_world, tmp_path):
     r = run_tool(['bash', 'tools/slurm_train.sh', 'cpu', 'demo', DEMO_CONFIG, str(wd),
                   '--cfg-options', *small_options(demo_world, wd, 2, 2)],
                  env=dict(PYTHON=sys.executable, GPUS='2', GPUS_PER_NODE='2',
-                          PORT=str(29650 + os.getpid() % 200),
+                          PORT=str(free_port()),
                           PATH=f'{bin_dir}:{os.environ["PATH"]}'))
-    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-3000:])
+    assert r.returncode == 0, failure_report(r)
     assert 'Distributed launcher: slurm' in r.stdout + r.stderr
     assert int(_state(wd / 'iter_2.pth')['state_dict']['queue_ptr']) == 2 * 4 * 2
