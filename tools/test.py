@@ -40,7 +40,8 @@ def main(argv=None):
     from mmengine.fileio import dump
     from mmengine.runner import Runner
 
-    from mmdense.utils.launch import (apply_common_args, check_data_roots, friendly_errors,
+    from mmdense.utils.launch import (apply_common_args, check_data_roots,
+                                      finish_distributed, friendly_errors,
                                       setup_distributed)
 
     with friendly_errors(args.config, checkpoint=args.checkpoint):
@@ -58,6 +59,7 @@ def main(argv=None):
         setup_distributed(cfg, args.launcher)
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()
+        finish_distributed()
         if args.out:
             dump(metrics, args.out)
         return metrics

@@ -50,7 +50,8 @@ def main(argv=None):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    from mmdense.utils.launch import (apply_common_args, check_data_roots, friendly_errors,
+    from mmdense.utils.launch import (apply_common_args, check_data_roots,
+                                      finish_distributed, friendly_errors,
                                       setup_distributed)
 
     checkpoint = args.resume if args.resume not in (None, 'auto') else None
@@ -68,6 +69,7 @@ def main(argv=None):
         setup_distributed(cfg, args.launcher)
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
         runner.train()
+        finish_distributed()
 
 
 if __name__ == '__main__':

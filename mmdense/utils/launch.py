@@ -41,6 +41,19 @@ def setup_distributed(cfg, launcher):
         dist.init_process_group(backend='gloo')
 
 
+def finish_distributed():
+    """End a successful distributed run on every process together: a barrier, then
+    ``destroy_process_group``. Without it the first process to finish exits while the others
+    still hold gloo connections to it, and gloo can abort them at exit ("Connection closed by
+    peer", SIGABRT) after the run's work is done, so the job fails. Called only on the success
+    path: a failed process never reaches it, and the launcher (torchrun, ``srun
+    --kill-on-bad-exit``) ends the others."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def _slurm_env_to_torch_env():
     """RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT from SLURM's variables, as
     mmengine's slurm launcher derives them (the first host of the node list is the master)."""
