@@ -15,7 +15,7 @@ from helpers import logged_losses, run_tool, train
 
 import mmdense  # noqa: F401
 from mmdense.datasets.ucm import (UCMError, color_gradient_edges, is_ultrametric, load_ucm,
-                                  save_ucm, ucm_boundaries, ucm_from_edges)
+                                  merge_heights, save_ucm, ucm_boundaries, ucm_from_edges)
 from mmdense.models.utils.region_pairs import (negative_probs, positive_probs,
                                                sample_region_pairs)
 from mmdense.registry import MODELS, TRANSFORMS
@@ -404,17 +404,57 @@ def test_random_ucm_is_a_tree_of_adjacent_regions_blind_to_the_image(demo_world,
         TRANSFORMS.build(dict(type='RandomUCM', num_regions=256))
 
 
-def test_random_regions_config_swaps_only_the_tree_and_trains(demo_world, tmp_path):
+def test_random_ucm_matched_to_the_ucm_keeps_its_region_count_and_heights(demo_world, demo_ucm):
+    """RandomUCM(match_ucm=True) after LoadUCM: a random partition with the UCM tree's number of
+    regions and its merge heights, so the "random-regions" ablation differs from the main run
+    only in which pixels are grouped."""
+    init_default_scope('mmdense')
+    path = sorted(glob.glob(f'{demo_world}/frames/*/00000.png'))[0]
+    img = cv2.imread(path)
+    load = TRANSFORMS.build(dict(type='LoadUCM', ucm_root=demo_ucm,
+                                 img_root=f'{demo_world}/frames'))
+    ucm = load(dict(img=img, img_path=path))
+    ucm_labels, ucm_dist = ucm['ucm_labels'].copy(), ucm['ucm_dist'].copy()
+    m = ucm_dist.shape[0]
+    heights = merge_heights(ucm_dist)
+    # the merge heights are the tree's: M - 1 of them, and every region distance is one
+    assert heights.shape == (m - 1, ) and np.all(np.diff(heights) >= 0)
+    off = ucm_dist[~np.eye(m, dtype=bool)]
+    assert np.abs(off[:, None] - heights[None]).min(1).max() < 1e-6
+    assert heights[-1] == pytest.approx(ucm_dist.max())
+    t = TRANSFORMS.build(dict(type='RandomUCM', match_ucm=True))
+    np.random.seed(0)
+    out = t(dict(ucm))
+    labels, dist = out['ucm_labels'], out['ucm_dist']
+    assert labels.shape == ucm_labels.shape and is_ultrametric(dist)
+    assert set(np.unique(labels)) == set(range(dist.shape[0]))
+    assert abs(dist.shape[0] - m) <= 2  # Voronoi cells that fall apart add a region or two
+    if dist.shape[0] == m:
+        np.testing.assert_allclose(merge_heights(dist), heights, atol=1e-6)
+    # quantiles of the UCM's heights otherwise; the same range either way
+    assert dist.max() == pytest.approx(ucm_dist.max(), abs=1e-6)
+    assert np.sort(dist[~np.eye(len(dist), dtype=bool)])[0] == pytest.approx(heights[0], abs=1e-6)
+    # the partition is not the UCM's: region boundaries disagree
+    e1, e2 = (np.concatenate([(lab[:, 1:] != lab[:, :-1]).ravel(), (lab[1:] != lab[:-1]).ravel()])
+              for lab in (ucm_labels, labels))
+    assert (e1 & e2).sum() < 0.5 * min(e1.sum(), e2.sum())
+    with pytest.raises(KeyError, match='LoadUCM before it'):
+        t(dict(img=img, img_path=path))
+
+
+def test_random_regions_config_swaps_only_the_tree_and_trains(demo_world, demo_ucm, tmp_path):
     from mmengine.config import Config
     main, ablation = (Config.fromfile(p).train_dataloader.dataset.pipeline
                       for p in (DEMO, RANDOM_REGIONS))
     assert [t['type'] for t in main] == ['LoadImageFromFile', 'LoadUCM', 'CorrespondingViews',
                                          'PackUCMInputs']
-    assert ablation[1] == dict(type='RandomUCM', num_regions=40)
-    assert [main[i] for i in (0, 2, 3)] == [ablation[i] for i in (0, 2, 3)]
-    # no UCM cache anywhere: the real runner trains 2 iterations on random trees
+    assert ablation[2] == dict(type='RandomUCM', match_ucm=True)
+    assert ablation[:2] + ablation[3:] == main
+    # the real runner trains 2 iterations on random trees matched to the UCM cache
     r = train(RANDOM_REGIONS, tmp_path / 'wd', [
         f'data_root={demo_world}/', f'train_dataloader.dataset.data_root={demo_world}',
+        f'train_dataloader.dataset.pipeline.1.ucm_root={demo_ucm}',
+        f'train_dataloader.dataset.pipeline.1.img_root={demo_world}/frames',
         'train_dataloader.batch_size=4', 'train_cfg.max_iters=2',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
         'log_processor.window_size=1'])

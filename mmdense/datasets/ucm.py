@@ -179,6 +179,19 @@ def is_ultrametric(dist, tol=1e-6):
     return bool((d[:, None, :] <= bound + tol).all())
 
 
+def merge_heights(dist):
+    """The M - 1 merge heights of the region tree behind an ultrametric ``dist`` (M, M), sorted
+    ascending: the edge weights of its single-linkage dendrogram, which for an ultrametric are
+    exactly the heights of the tree's internal nodes (a node merging k children counts k - 1
+    times). Shape (M - 1,) float64; empty for a single region."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+    d = np.asarray(dist, np.float64)
+    if d.shape[0] < 2:
+        return np.zeros(0)
+    return np.sort(linkage(squareform(d, checks=False), method='single')[:, 2])
+
+
 def file_sha1(path):
     """sha1 hex digest of a file's bytes (the source image's identity in a UCM file)."""
     h = hashlib.sha1()

@@ -7,7 +7,7 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from mmdense.registry import TRANSFORMS
-from ..ucm import UCMError, load_ucm, ucm_path
+from ..ucm import UCMError, load_ucm, merge_heights, ucm_path
 from .flow import PackFlowInputs
 
 
@@ -45,7 +45,7 @@ class LoadUCM(BaseTransform):
         return results
 
 
-def random_region_tree(shape, num_regions=40, rng=np.random):
+def random_region_tree(shape, num_regions=40, rng=np.random, heights=None):
     """A region tree that ignores the picture: ``num_regions`` Voronoi cells of seed pixels drawn
     uniformly without replacement, merged in a random order of adjacent pairs.
 
@@ -54,7 +54,10 @@ def random_region_tree(shape, num_regions=40, rng=np.random):
     (Kruskal order: the two regions across the lightest edge merge first) is the hierarchy. The
     k-th of the M - 1 merges gets height k / (M - 1), so heights rise up the tree, the top merge
     is at 1 (as :func:`mmdense.datasets.ucm.ucm_from_edges` normalises each image's tree) and the
-    leaf distances form an ultrametric.
+    leaf distances form an ultrametric. With ``heights`` (another tree's merge heights, e.g. the
+    image's UCM's, :func:`mmdense.datasets.ucm.merge_heights`), the k-th merge gets their k-th
+    value instead (their quantiles when the cells give another M), so the random tree has the
+    same distribution of region distances as that tree.
 
     Args:
         shape (tuple): (H, W) of the region map.
@@ -88,13 +91,21 @@ def random_region_tree(shape, num_regions=40, rng=np.random):
     if m == 1:
         return labels, np.zeros((1, 1), np.float32)
     tree, altitudes = hg.bpt_canonical(rag, rng.random_sample(rag.num_edges()))
-    heights = np.zeros(tree.num_vertices())
+    if heights is None:
+        merge = np.arange(1, m) / (m - 1)
+    else:
+        given = np.sort(np.asarray(heights, np.float64))
+        if given.size == 0:
+            raise ValueError('random_region_tree: heights is empty (a one-region tree has no '
+                             'merges to copy)')
+        merge = np.interp(np.linspace(0, 1, m - 1), np.linspace(0, 1, given.size), given)
+    node_height = np.zeros(tree.num_vertices())
     internal = np.arange(m, tree.num_vertices())
     order = np.argsort(np.asarray(altitudes)[internal], kind='stable')
-    heights[internal[order]] = np.arange(1, m) / (m - 1)
+    node_height[internal[order]] = merge
     leaves = np.arange(m)
     a, b = np.meshgrid(leaves, leaves, indexing='ij')
-    dist = heights[tree.lowest_common_ancestor(a.ravel(), b.ravel())].reshape(m, m)
+    dist = node_height[tree.lowest_common_ancestor(a.ravel(), b.ravel())].reshape(m, m)
     np.fill_diagonal(dist, 0.0)
     return labels, dist.astype(np.float32)
 
@@ -111,24 +122,40 @@ class RandomUCM(BaseTransform):
     tree is drawn at every call from numpy's global random state (as mmcv's random transforms;
     mmengine seeds it per run and per dataloader worker), so a seeded run is reproducible.
 
+    With ``match_ucm=True`` it goes after :class:`LoadUCM` and replaces the image's UCM tree by
+    a random one with as many regions (``num_regions`` is then the UCM's M) and the UCM's own
+    merge heights (:func:`mmdense.datasets.ucm.merge_heights`), so the ablation changes only
+    which pixels are grouped, not how many regions there are nor how far apart the tree puts
+    them (which sets how sharply eqs. 2-3 sample).
+
     Args:
         num_regions (int): regions of the finest level, 40 as the UCM caches
-            (``ucm_from_edges(max_regions=40)``); in [1, 255].
+            (``ucm_from_edges(max_regions=40)``); in [1, 255]. Unused with ``match_ucm``.
+        match_ucm (bool): copy the region count and merge heights of the loaded UCM.
     """
 
-    def __init__(self, num_regions=40):
+    def __init__(self, num_regions=40, match_ucm=False):
         if not 1 <= int(num_regions) <= 255:
             raise ValueError(f'RandomUCM: num_regions must be in [1, 255], got {num_regions}')
         self.num_regions = int(num_regions)
+        self.match_ucm = bool(match_ucm)
 
     def transform(self, results):
-        labels, dist = random_region_tree(results['img'].shape[:2], self.num_regions)
+        num, heights = self.num_regions, None
+        if self.match_ucm:
+            if 'ucm_dist' not in results:
+                raise KeyError(f'RandomUCM(match_ucm=True) on {results.get("img_path")}: no '
+                               'ucm_dist in the results; put LoadUCM before it in the pipeline')
+            num = results['ucm_dist'].shape[0]
+            heights = merge_heights(results['ucm_dist'])
+        labels, dist = random_region_tree(results['img'].shape[:2], num, heights=heights)
         results['ucm_labels'] = labels
         results['ucm_dist'] = dist
         return results
 
     def __repr__(self):
-        return f'{self.__class__.__name__}(num_regions={self.num_regions})'
+        return (f'{self.__class__.__name__}(num_regions={self.num_regions}, '
+                f'match_ucm={self.match_ucm})')
 
 
 def warp_labels(labels, affine, size, ignore_index=255):
