@@ -38,8 +38,9 @@ def free_port():
     """A TCP port on 127.0.0.1 that no process listens on now, from the OS (bind to port 0).
 
     Distributed tests take their rendezvous port from here rather than from a fixed range: a
-    port derived from the pid can meet another job's server on a shared host, and a process
-    that joins a foreign rendezvous dies in gloo (SIGABRT) instead of failing cleanly."""
+    port derived from the pid can meet another job's server on a shared host. Then one job's
+    first process fails to listen (EADDRINUSE), its other process joins the foreign process
+    group, and that group's own second process waits for a peer that never comes."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]

@@ -43,11 +43,11 @@ def setup_distributed(cfg, launcher):
 
 def finish_distributed():
     """End a successful distributed run on every process together: a barrier, then
-    ``destroy_process_group``. Without it the first process to finish exits while the others
-    still hold gloo connections to it, and gloo can abort them at exit ("Connection closed by
-    peer", SIGABRT) after the run's work is done, so the job fails. Called only on the success
-    path: a failed process never reaches it, and the launcher (torchrun, ``srun
-    --kill-on-bad-exit``) ends the others."""
+    ``destroy_process_group``, so no process exits while the others still hold gloo connections
+    to it (exiting processes whose peers hang up can fail in gloo's teardown; this is hygiene,
+    not the fix of an abort we reproduced). Called only on the success path: a failed process
+    never reaches it, and the launcher (torchrun, ``srun --kill-on-bad-exit``) ends the
+    others."""
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
