@@ -1,5 +1,4 @@
 """Helpers shared by the tests that run the real tools."""
-import json
 import os
 import os.path as osp
 import re
@@ -7,6 +6,8 @@ import socket
 import subprocess
 import sys
 import uuid
+
+from mmdense.utils.logs import read_scalars
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO, 'configs/baselines/mocov2_resnet18_1xb8-300iters_demo-world.py')
@@ -72,8 +73,7 @@ def logged_losses(work_dir, all_terms=False):
     for run in sorted(os.listdir(work_dir)):
         path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
         if osp.exists(path):
-            for line in open(path):
-                rec = json.loads(line)
+            for rec in read_scalars(path):  # a run killed mid-write leaves a cut last line
                 if all_terms:
                     out[rec['iter']] = {k: v for k, v in rec.items() if k.startswith('loss')}
                 elif 'loss' in rec:

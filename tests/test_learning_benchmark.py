@@ -57,3 +57,62 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
     assert r.returncode == 0 and 'already in' in r.stdout
     assert 'pretrain flowe' not in r.stdout
     assert json.loads(results.read_text()) == records
+
+
+def test_a_killed_benchmark_takes_its_training_child_with_it(tmp_path):
+    """``child_run.run_logged`` (every training child of the benchmark): when the benchmark
+    process is killed (here with SIGKILL, which it cannot catch), its child is killed too, so a
+    rerun never trains next to an orphan writing the same checkpoints."""
+    import os
+    import signal
+    import subprocess
+    import time
+    pid_file = tmp_path / 'child.pid'
+    child = ('import os, sys, time; open(sys.argv[1], "w").write(str(os.getpid())); '
+             'time.sleep(120)')
+    parent = (f'import sys; sys.path.insert(0, {osp.join(REPO, "tools/benchmark")!r}); '
+              'from child_run import run_logged; '
+              f'run_logged([sys.executable, "-c", {child!r}, {str(pid_file)!r}], '
+              f'{str(tmp_path / "child.log")!r})')
+    proc = subprocess.Popen([sys.executable, '-c', parent])
+    try:
+        for _ in range(300):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.1)
+        child_pid = int(pid_file.read_text())
+        os.kill(child_pid, 0)  # the child runs
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        for _ in range(100):
+            if not _alive(child_pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(child_pid, signal.SIGKILL)
+            raise AssertionError('the training child outlived the killed benchmark process')
+    finally:
+        proc.kill()
+
+
+def _alive(pid):
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+def test_vader_view_geometry_benchmark_runs(tmp_path):
+    """tools/benchmark/vader_view_geometry.py at smoke size: both view pipelines are drawn
+    through the real configs, and matched pixels of the benchmark's views keep their row."""
+    out = tmp_path / 'geometry.json'
+    r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/vader_view_geometry.py'),
+                  '--pairs', '20', '--out', str(out)])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert set(res) == {'benchmark', 'paper'}
+    assert res['benchmark']['view'] == [64, 64] and res['paper']['view'] == [224, 224]
+    for fig in res.values():
+        assert 0.5 < fig['row_corr'] <= 1 and fig['matched_per_pair'] >= 32

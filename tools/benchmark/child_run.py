@@ -2,9 +2,9 @@
 ``learning_transitive.py``): one training run of ``tools/train.py`` in a child process, and
 the rows mmengine logs to ``vis_data/scalars.json``."""
 import glob
-import json
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
 
@@ -46,17 +46,37 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
     if resume:
         cmd.append('--resume')
     log_file = osp.join(work_dir, log_name)
+    returncode = run_logged(cmd, log_file)
+    if returncode or (expect and not osp.exists(expect)):
+        raise RuntimeError(f'{what} failed (exit {returncode}{hint}): see {log_file}')
+
+
+def _die_with_parent():
+    """``preexec_fn`` of a child: on Linux, the kernel sends it SIGTERM when the benchmark
+    process dies, however it dies (Ctrl-C, ``kill``, ``kill -9``)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the child may outlive its parent
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def run_logged(cmd, log_file):
+    """Run ``cmd`` in the repository root, its output appended to ``log_file``, and return its
+    exit status. The child does not outlive this process: without that, a benchmark killed
+    mid-run left its training child writing to the run's folder, and the rerun started a second
+    trainer on the same checkpoints."""
     with open(log_file, 'a') as f:
-        ret = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if ret.returncode or (expect and not osp.exists(expect)):
-        raise RuntimeError(f'{what} failed (exit {ret.returncode}{hint}): see {log_file}')
+        return subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT,
+                              preexec_fn=_die_with_parent).returncode
 
 
 def scalar_rows(work_dir):
     """Every row (dict) of the ``*/vis_data/scalars.json`` files of ``work_dir``'s runs, in
     order (an mmengine run logs into ``work_dir/<timestamp>/``; a resumed run adds a folder)."""
+    from mmdense.utils.logs import read_scalars
     for fname in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(fname) as f:
-            for line in f:
-                if line.strip():
-                    yield json.loads(line)
+        yield from read_scalars(fname)
