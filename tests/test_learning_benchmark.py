@@ -1,6 +1,7 @@
 """tools/benchmark/learning.py at smoke size (the benchmark itself is not a test): it runs end to
 end, writes the documented schema, the table and the plot, and a rerun skips finished runs."""
 import json
+import os
 import os.path as osp
 import sys
 
@@ -116,3 +117,87 @@ def test_vader_view_geometry_benchmark_runs(tmp_path):
     assert res['benchmark']['view'] == [64, 64] and res['paper']['view'] == [224, 224]
     for fig in res.values():
         assert 0.5 < fig['row_corr'] <= 1 and fig['matched_per_pair'] >= 32
+
+
+def _learning():
+    sys.path.insert(0, osp.join(REPO, 'tools/benchmark'))
+    import learning
+    return learning
+
+
+def test_object_edges_follow_the_instance_outlines(demo_world):
+    """The HierGroup ``object-edges`` diagnostic: its edges are strongest on the world's
+    instance boundaries, and the UCM trees built from them through the real OWT-UCM separate
+    the instances more than the default colour-gradient trees do (tree distance of pixel pairs
+    on one instance against pairs on two)."""
+    import cv2
+    import numpy as np
+
+    from mmdense.datasets.ucm import compute_ucm_cache, load_ucm
+    learning = _learning()
+    rels = sorted(f'{c}/{f}' for c in os.listdir(osp.join(demo_world, 'frames'))
+                  for f in os.listdir(osp.join(demo_world, 'frames', c)))[:4]
+    rng = np.random.default_rng(0)
+    gaps = {}
+    for kind in ('object', 'colour'):
+        edge_root = None
+        if kind == 'object':
+            edge_root = osp.join(demo_world, '..', 'object_edges')
+            for rel in rels:
+                img = cv2.imread(osp.join(demo_world, 'frames', rel))
+                inst = cv2.imread(osp.join(demo_world, 'inst', rel),
+                                  cv2.IMREAD_UNCHANGED).astype(np.int64)
+                e = learning.object_edges(inst, img)
+                bound = np.zeros(inst.shape, bool)
+                bound[:, 1:] |= inst[:, 1:] != inst[:, :-1]
+                bound[:, :-1] |= inst[:, 1:] != inst[:, :-1]
+                bound[1:] |= inst[1:] != inst[:-1]
+                bound[:-1] |= inst[1:] != inst[:-1]
+                assert bound.any() and (e[bound] >= 0.5).all() and (e[~bound] <= 0.5).all()
+                os.makedirs(osp.join(edge_root, osp.dirname(rel)), exist_ok=True)
+                cv2.imwrite(osp.join(edge_root, rel), np.round(e * 65535).astype(np.uint16))
+        out = osp.join(demo_world, '..', f'ucm_{kind}')
+        compute_ucm_cache(osp.join(demo_world, 'frames'), out, edge_root=edge_root,
+                          images=rels)
+        same, diff = [], []
+        for rel in rels:
+            labels, dist = load_ucm(osp.join(out, osp.splitext(rel)[0] + '.npz'))[:2]
+            inst = cv2.imread(osp.join(demo_world, 'inst', rel), cv2.IMREAD_UNCHANGED)
+            i, j = rng.integers(0, labels.size, (2, 4000))
+            d = dist[labels.flat[i], labels.flat[j]]
+            on_one = inst.flat[i] == inst.flat[j]
+            same += list(d[on_one])
+            diff += list(d[~on_one])
+        gaps[kind] = np.mean(diff) - np.mean(same)
+    assert gaps['object'] > gaps['colour'] + 0.1, gaps
+
+
+def test_diagnostic_variants_run_and_stay_out_of_the_ablation_signs(tmp_path):
+    """``--variants diagnostic`` at smoke size: VADeR's ``moco-init`` trains MoCo-v2 first and
+    its encoder starts from that checkpoint (and barely moves, at 1e-4 x the decoder's lr);
+    HierGroup's ``object-edges`` reads trees from the object-edge UCM cache. Both rows are marked
+    as diagnostics in the table, and neither is taken for an ablation of the paper."""
+    import torch
+    out, results = tmp_path / 'work', tmp_path / 'learning.json'
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'vader', 'hiergroup',
+                  '--seeds', '0', '--variants', 'diagnostic', '--parts', 'seg',
+                  '--out-dir', str(out), '--results', str(results)])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    records = json.loads(results.read_text())
+    got = {(rec['method'], rec['variant']) for rec in records}
+    assert got == {('vader', 'moco-init'), ('hiergroup', 'object-edges')}
+    runs = out / 'runs'
+    moco = torch.load(runs / 'vader-moco-init-s0-mocov2' / 'iter_2.pth', map_location='cpu',
+                      weights_only=False)['state_dict']
+    vader = torch.load(runs / 'vader-moco-init-s0' / 'iter_2.pth', map_location='cpu',
+                       weights_only=False)['state_dict']
+    key = 'backbone.layer3.0.conv1.weight'
+    assert torch.allclose(vader[key], moco[key], rtol=0, atol=1e-4)
+    log = (runs / 'vader-moco-init-s0' / 'train.log').read_text()
+    assert f"{runs / 'vader-moco-init-s0-mocov2' / 'iter_2.pth'}" in log  # loaded at init
+    cfg = (runs / 'hiergroup-object-edges-s0' / 'config.py').read_text()
+    assert 'world_ucm_object_edges' in cfg
+    assert (out / 'world_ucm_object_edges' / '.complete').exists()
+    md = (tmp_path / 'learning.md').read_text()
+    assert '| vader | moco-init (diagnostic) |' in md
+    assert 'moco-init' not in md.split('Ablation signs')[1]

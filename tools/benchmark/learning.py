@@ -91,20 +91,48 @@ RUNS = {
         'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world_'
         'random-regions.py', {}, 'hypercolumn'),
     ('transitive', 'main'): (None, {}, 'transitive'),
+    # diagnostics (:data:`DIAGNOSTICS`): not the papers' ablations; each tests a cause the README
+    # names for a method that does not learn here
+    ('vader', 'moco-init'): (VADER, {}, 'r18-fpn'),
+    ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
     ('transitive', 'tracking-only'): (None, {}, 'transitive'),
     ('supervised', 'main'): (SUPERVISED, {}, 'r18-d8'),
 }
+#: the variants that test a cause rather than an ablation of the paper; run only with
+#: ``--variants diagnostic``, left out of the ablation signs:
+#:
+#: * VADeR ``moco-init``: the paper's start (sec. 3.2), not the demo config's from-scratch one:
+#:   the encoder is initialised from MoCo-v2 pretrained on the same frames for the same
+#:   iterations (:func:`mocov2_config`), and trains at 1e-4 x the decoder's lr, the paper's ratio
+#:   (3e-7 / 3e-3);
+#: * HierGroup ``object-edges``: region trees from edges that follow the objects' outlines (half
+#:   the world's instance boundaries, half the colour gradient, :func:`object_edges`), standing in
+#:   for a contour detector trained on human boundaries (the paper's structured edges, trained on
+#:   BSDS). It reads the world's instance maps, so it is an upper bound, never a method setting.
+DIAGNOSTICS = (('vader', 'moco-init'), ('hiergroup', 'object-edges'))
+#: the demo config of VADeR's MoCo-v2 initialisation (the ``moco-init`` diagnostic)
+MOCOV2 = 'configs/baselines/mocov2_resnet18_1xb8-300iters_demo-world.py'
+#: lr of VADeR's MoCo-initialised encoder relative to its decoder's (the paper: 3e-7 / 3e-3)
+VADER_ENCODER_LR_MULT = 1e-4
 #: architecture -> config whose model builds it (random-init rows use the same)
 ARCH_CONFIG = {'r18-d8': FLOWE, 'r18-fpn': VADER, 'hypercolumn': HIERGROUP}
 #: Transitive's benchmark encoder (learning_transitive.py): ResNet-18 on 64x64 object patches
 TRANSITIVE_ARCH = 'r18-patch64'
 METHODS = ('flowe', 'cacl', 'vader', 'hiergroup', 'transitive', 'random', 'supervised')
-#: the methods read out by MMDet too (learning_det.py; the issue's FlowE, VADeR and Transitive,
-#: and the two reference rows)
+#: the methods read out by MMDet too, in their main setting (learning_det.py; the issue's FlowE,
+#: VADeR and Transitive, and the two reference rows)
 DET_METHODS = ('flowe', 'vader', 'transitive', 'random', 'supervised')
 PARTS = ('seg', 'object', 'det')
 #: the metrics that score a readout (the table's rows, the ablation signs, the plot, the log)
 SCORE_METRICS = ('mIoU', 'accuracy', 'bbox_mAP')
+
+
+def variant_kind(method, variant):
+    """``'main'`` (the paper's setting), ``'ablation'`` (the paper's key ablation) or
+    ``'diagnostic'`` (:data:`DIAGNOSTICS`)."""
+    if variant == 'main':
+        return 'main'
+    return 'diagnostic' if (method, variant) in DIAGNOSTICS else 'ablation'
 
 
 def log(msg):
@@ -217,10 +245,12 @@ def shared_optimizer(cfg, iters):
         dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=warm, end=iters, by_epoch=False)]
 
 
-def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='config'):
+def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='config',
+                    init=None):
     """The run's config: the method's demo config on the benchmark world. The supervised row
     uses :data:`PRETRAIN_OPTIM`, the pretraining rows too with ``optim='shared'`` (else their demo
-    config's optimizer and schedule)."""
+    config's optimizer and schedule). ``init``: the MoCo-v2 checkpoint VADeR's ``moco-init``
+    encoder starts from."""
     from mmengine.config import Config
     config, overrides, _ = RUNS[(method, variant)]
     cfg = Config.fromfile(osp.join(REPO, config))
@@ -251,6 +281,13 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
             ds.sources = 'splits/train_clips.txt'
         _fit_pipeline(cfg.train_dataloader.dataset.pipeline, crop)
         _scale_schedule(cfg, iters)
+    if (method, variant) == ('vader', 'moco-init'):
+        if init is None:
+            raise ValueError("VADeR's moco-init run needs the MoCo-v2 checkpoint (init=...)")
+        cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=init,
+                                           prefix='backbone.')
+        cfg.optim_wrapper.paramwise_cfg = dict(
+            custom_keys={'backbone': dict(lr_mult=VADER_ENCODER_LR_MULT)})
     if method == 'supervised' or optim == 'shared':
         shared_optimizer(cfg, iters)
     cfg.train_dataloader.batch_size = BATCH
@@ -265,6 +302,85 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
     return cfg
 
 
+def mocov2_config(seed, root, work_dir, iters):
+    """MoCo-v2 (MMPretrain's, :data:`MOCOV2`) for VADeR's ``moco-init`` encoder: VADeR's
+    ResNet-18 (standard strides, as its FPN reads it), two views of the same frame (MoCo on
+    ImageNet's images), the benchmark's crop, batch, iterations and seed, the train clips only."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, MOCOV2))
+    world = load_world_meta(root)
+    crop = min(CROP[0], world['height'], CROP[1], world['width'])
+    cfg.model.backbone.update(strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1))
+    ds = cfg.train_dataloader.dataset
+    ds.update(data_root=root + '/', sources='splits/train_clips.txt', interval_frames=0)
+    for t in ds.pipeline[0]['transforms']:
+        if t['type'] == 'RandomResizedCrop':
+            t['scale'] = crop
+    _scale_schedule(cfg, iters)
+    cfg.train_dataloader.batch_size = BATCH
+    cfg.randomness = dict(seed=seed)
+    cfg.work_dir = work_dir
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=max(1, min(10, iters // 2)))
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=min(iters, 1000),
+                                        by_epoch=False, max_keep_ckpts=1)
+    cfg.log_processor = dict(by_epoch=False)
+    return cfg
+
+
+def object_edges(inst, img, grad_weight=0.5):
+    """The ``object-edges`` diagnostic's edge map (H, W) float32 in [0, 1]:
+    ``(1 - grad_weight)`` on the boundaries between instances (and the background) of the
+    instance map ``inst`` (H, W), both pixels of each boundary, plus ``grad_weight`` x the
+    colour-gradient edges of ``img`` (BGR uint8), so that texture still splits regions, below the
+    outlines."""
+    import numpy as np
+
+    from mmdense.datasets.ucm import color_gradient_edges
+    b = np.zeros(inst.shape, bool)
+    dx, dy = inst[:, 1:] != inst[:, :-1], inst[1:] != inst[:-1]
+    b[:, 1:] |= dx
+    b[:, :-1] |= dx
+    b[1:] |= dy
+    b[:-1] |= dy
+    return (1 - grad_weight) * b.astype(np.float32) + grad_weight * color_gradient_edges(img)
+
+
+def object_edge_ucm(root, out_dir):
+    """UCM trees of the train frames from :func:`object_edges` (the ``object-edges``
+    diagnostic), through the same OWT-UCM as the default trees; reused when complete."""
+    import cv2
+    import numpy as np
+
+    from mmdense.datasets.ucm import compute_ucm_cache
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    ucm, edges = osp.join(out_dir, 'world_ucm_object_edges'), osp.join(out_dir, 'object_edges')
+    if osp.exists(osp.join(ucm, '.complete')):
+        return ucm
+    log('UCM trees from object edges (the HierGroup object-edges diagnostic)')
+    frames = read_split_lines(root, 'train_frames')
+    for rel in frames:
+        img = cv2.imread(osp.join(root, 'frames', rel))
+        inst = cv2.imread(osp.join(root, 'inst', rel), cv2.IMREAD_UNCHANGED)
+        if img is None or inst is None:
+            raise FileNotFoundError(f'{root}: frame or instance map of {rel} is missing or '
+                                    'unreadable; regenerate the world')
+        e = object_edges(inst.astype(np.int64), img)
+        ok, png = cv2.imencode('.png', np.round(e * 65535).astype(np.uint16))
+        os.makedirs(osp.dirname(osp.join(edges, rel)), exist_ok=True)
+        atomic_write_bytes(png.tobytes(), osp.join(edges, rel))
+    out = compute_ucm_cache(osp.join(root, 'frames'), ucm, edge_root=edges, workers=2,
+                            images=frames)
+    if out['failed']:
+        raise RuntimeError(f'object-edge UCM failed for {out["failed"][:3]}')
+    open(osp.join(ucm, '.complete'), 'w').close()
+    return ucm
+
+
+def read_split_lines(root, split):
+    with open(osp.join(root, 'splits', f'{split}.txt')) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
 def load_world_meta(root):
     with open(osp.join(root, 'meta.json')) as f:
         return json.load(f)['params']
@@ -277,7 +393,18 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config'):
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     if osp.exists(ckpt):
         return ckpt
-    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim)
+    init = None
+    if (method, variant) == ('vader', 'moco-init'):
+        moco_dir = work_dir + '-mocov2'
+        init = osp.join(moco_dir, f'iter_{iters}.pth')
+        if not osp.exists(init):
+            log(f'pretrain MoCo-v2 for vader/{variant} seed {seed}: {iters} iterations -> '
+                f'{moco_dir}')
+            train_in_child(mocov2_config(seed, root, moco_dir, iters), moco_dir,
+                           f'MoCo-v2 pretraining for vader/{variant} seed {seed}', expect=init)
+    if (method, variant) == ('hiergroup', 'object-edges'):
+        ucm = object_edge_ucm(root, out_dir)
+    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init)
     log(f'pretrain {method}/{variant} seed {seed}: {iters} iterations -> {work_dir}')
     train_in_child(cfg, work_dir, f'pretraining {method}/{variant} seed {seed}', expect=ckpt)
     return ckpt
@@ -438,7 +565,9 @@ def markdown(records):
                 delta = beat = ''
             rank = table.get((method, variant, f'pca@{arch}', 'effective_rank'))
             rank = f'{_ms(rank)[0]:.0f}' if rank else ''
-            lines.append(f'| {method} | {variant} | {readout} ({metric}) | {m:.1f} ± {s:.1f} | '
+            shown = f'{variant} (diagnostic)' if variant_kind(method, variant) == 'diagnostic' \
+                else variant
+            lines.append(f'| {method} | {shown} | {readout} ({metric}) | {m:.1f} ± {s:.1f} | '
                          f'{len(vals)} | {delta} | {beat} | {rank} |')
     return '\n'.join(lines) + '\n'
 
@@ -448,7 +577,7 @@ def ablation_signs(records):
     table = summarise(records)
     out = []
     for (method, variant), _ in RUNS.items():
-        if variant == 'main':
+        if variant_kind(method, variant) != 'ablation':
             continue
         for (m, v, readout, metric), vals in table.items():
             if m != method or v != variant or metric not in SCORE_METRICS:
@@ -618,7 +747,9 @@ def main(argv=None):
     parser.add_argument('--results', default=RESULTS)
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
     parser.add_argument('--variants', nargs='+', default=['main', 'ablation'],
-                        help="'main' and/or 'ablation' (every non-main variant)")
+                        choices=('main', 'ablation', 'diagnostic'),
+                        help="'main', 'ablation' (the papers' key ablations) and/or "
+                        "'diagnostic' (DIAGNOSTICS: variants that test a cause; not by default)")
     parser.add_argument('--seeds', nargs='+', type=int, default=list(SEEDS))
     parser.add_argument('--iters', type=int, default=PRETRAIN_ITERS,
                         help='pretraining (and supervised) iterations')
@@ -669,18 +800,19 @@ def main(argv=None):
     # method's main setting, then the ablations
     todo = []
     for seed in args.seeds:
-        for kind in ('main', 'ablation'):
+        for kind in ('main', 'ablation', 'diagnostic'):
             if kind not in args.variants:
                 continue
             for method in sorted(args.methods, key=lambda m: (
                     m not in ('random', 'supervised'), METHODS.index(m))):
                 variants = sorted({v for (m, v) in RUNS if m == method} or {'main'})
                 for variant in variants:
-                    if ('main' if variant == 'main' else 'ablation') != kind:
+                    if variant_kind(method, variant) != kind:
                         continue
                     parts = ('seg', 'object') if method == 'random' else \
                         ('object', ) if method == 'transitive' else ('seg', )
-                    parts += ('det', ) if method in DET_METHODS else ()
+                    # MMDet readouts for the main settings (the issue's rows), not per variant
+                    parts += ('det', ) if method in DET_METHODS and variant == 'main' else ()
                     todo += [(method, variant, seed, p) for p in parts if p in args.parts]
     records = load_results(args.results)
     t0, done = time.time(), 0
