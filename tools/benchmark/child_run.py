@@ -51,17 +51,31 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
         raise RuntimeError(f'{what} failed (exit {returncode}{hint}): see {log_file}')
 
 
-def _die_with_parent():
-    """``preexec_fn`` of a child: on Linux, the kernel sends it SIGTERM when the benchmark
-    process dies, however it dies (Ctrl-C, ``kill``, ``kill -9``)."""
+def _prctl():
+    """libc's ``prctl`` (Linux), looked up here, in the parent: a child between fork and exec
+    must not load libraries (another thread may hold the loader's lock). None elsewhere."""
     try:
         import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the child may outlive its parent
-        return
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os.kill(os.getpid(), signal.SIGTERM)
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent):
+    """``preexec_fn`` for a child of process ``parent``: on Linux, the kernel sends the child
+    SIGTERM when ``parent`` dies, however it dies (Ctrl-C, ``kill``, ``kill -9``). Elsewhere
+    the child may outlive its parent."""
+    def arm():
+        if _PRCTL is None:
+            return
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+    return arm
 
 
 def run_logged(cmd, log_file):
@@ -71,7 +85,7 @@ def run_logged(cmd, log_file):
     trainer on the same checkpoints."""
     with open(log_file, 'a') as f:
         return subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT,
-                              preexec_fn=_die_with_parent).returncode
+                              preexec_fn=_die_with_parent(os.getpid())).returncode
 
 
 def scalar_rows(work_dir):
