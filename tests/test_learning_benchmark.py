@@ -5,6 +5,8 @@ import os
 import os.path as osp
 import sys
 
+import pytest
+
 from helpers import REPO, run_tool
 
 SCRIPT = osp.join(REPO, 'tools/benchmark/learning.py')
@@ -125,44 +127,33 @@ def _learning():
     return learning
 
 
-def test_object_edges_follow_the_instance_outlines(demo_world):
-    """The HierGroup ``object-edges`` diagnostic: its edges are strongest on the world's
-    instance boundaries, and the UCM trees built from them through the real OWT-UCM separate
-    the instances more than the default colour-gradient trees do (tree distance of pixel pairs
-    on one instance against pairs on two)."""
+def test_object_edges_follow_the_instance_outlines(demo_world, tmp_path):
+    """The HierGroup ``object-edges`` diagnostic (``object_edge_ucm``, on a world of the demo's
+    frames): its UCM trees, built through the real OWT-UCM, separate the world's instances far
+    more than the default colour-gradient trees do (tree distance of pixel pairs on two
+    instances minus that of pairs on one), and a cache of another edge recipe is refused."""
     import cv2
     import numpy as np
 
     from mmdense.datasets.ucm import compute_ucm_cache, load_ucm
     learning = _learning()
-    rels = sorted(f'{c}/{f}' for c in os.listdir(osp.join(demo_world, 'frames'))
-                  for f in os.listdir(osp.join(demo_world, 'frames', c)))[:4]
+    root = tmp_path / 'world'
+    (root / 'splits').mkdir(parents=True)
+    for sub in ('frames', 'inst'):
+        (root / sub).symlink_to(osp.join(demo_world, sub))
+    rels = sorted(f'{c}/{f}' for c in os.listdir(root / 'frames')
+                  for f in os.listdir(root / 'frames' / c))[:4]
+    (root / 'splits' / 'train_frames.txt').write_text(''.join(r + '\n' for r in rels))
+    trees = dict(object=learning.object_edge_ucm(str(root), str(tmp_path)),
+                 colour=str(tmp_path / 'ucm_colour'))
+    compute_ucm_cache(str(root / 'frames'), trees['colour'], images=rels)
     rng = np.random.default_rng(0)
     gaps = {}
-    for kind in ('object', 'colour'):
-        edge_root = None
-        if kind == 'object':
-            edge_root = osp.join(demo_world, '..', 'object_edges')
-            for rel in rels:
-                img = cv2.imread(osp.join(demo_world, 'frames', rel))
-                inst = cv2.imread(osp.join(demo_world, 'inst', rel),
-                                  cv2.IMREAD_UNCHANGED).astype(np.int64)
-                e = learning.object_edges(inst, img)
-                bound = np.zeros(inst.shape, bool)
-                bound[:, 1:] |= inst[:, 1:] != inst[:, :-1]
-                bound[:, :-1] |= inst[:, 1:] != inst[:, :-1]
-                bound[1:] |= inst[1:] != inst[:-1]
-                bound[:-1] |= inst[1:] != inst[:-1]
-                assert bound.any() and (e[bound] >= 0.5).all() and (e[~bound] <= 0.5).all()
-                os.makedirs(osp.join(edge_root, osp.dirname(rel)), exist_ok=True)
-                cv2.imwrite(osp.join(edge_root, rel), np.round(e * 65535).astype(np.uint16))
-        out = osp.join(demo_world, '..', f'ucm_{kind}')
-        compute_ucm_cache(osp.join(demo_world, 'frames'), out, edge_root=edge_root,
-                          images=rels)
+    for kind, ucm in trees.items():
         same, diff = [], []
         for rel in rels:
-            labels, dist = load_ucm(osp.join(out, osp.splitext(rel)[0] + '.npz'))[:2]
-            inst = cv2.imread(osp.join(demo_world, 'inst', rel), cv2.IMREAD_UNCHANGED)
+            labels, dist = load_ucm(osp.join(ucm, osp.splitext(rel)[0] + '.npz'))[:2]
+            inst = cv2.imread(str(root / 'inst' / rel), cv2.IMREAD_UNCHANGED)
             i, j = rng.integers(0, labels.size, (2, 4000))
             d = dist[labels.flat[i], labels.flat[j]]
             on_one = inst.flat[i] == inst.flat[j]
@@ -170,13 +161,31 @@ def test_object_edges_follow_the_instance_outlines(demo_world):
             diff += list(d[~on_one])
         gaps[kind] = np.mean(diff) - np.mean(same)
     assert gaps['object'] > gaps['colour'] + 0.1, gaps
+    # the cache is reused for the same recipe and refused for another
+    assert learning.object_edge_ucm(str(root), str(tmp_path)) == trees['object']
+    (tmp_path / 'world_ucm_object_edges' / '.complete').write_text('grad_weight 1\n')
+    with pytest.raises(RuntimeError, match='other object edges'):
+        learning.object_edge_ucm(str(root), str(tmp_path))
 
 
-def test_diagnostic_variants_run_and_stay_out_of_the_ablation_signs(tmp_path):
-    """``--variants diagnostic`` at smoke size: VADeR's ``moco-init`` trains MoCo-v2 first and
-    its encoder starts from that checkpoint (and barely moves, at 1e-4 x the decoder's lr);
-    HierGroup's ``object-edges`` reads trees from the object-edge UCM cache. Both rows are marked
-    as diagnostics in the table, and neither is taken for an ablation of the paper."""
+def test_diagnostic_rows_are_marked_and_stay_out_of_the_ablation_signs():
+    learning = _learning()
+    records = [dict(method='vader', variant=v, seed=s, readout='linear@r18-fpn', metric='mIoU',
+                    value=x + s) for v, x in (('main', 16), ('unmatched', 15), ('moco-init', 17),
+                                              ('moco-only', 18)) for s in (0, 1)]
+    signs = learning.ablation_signs(records)
+    assert 'vader main vs unmatched, linear@r18-fpn: +1.0 (keeps' in signs
+    assert 'moco' not in signs
+    md = learning.markdown(records)
+    assert '| vader | moco-init (diagnostic) |' in md and '| vader | moco-only (diagnostic) |' in md
+    assert '| vader | unmatched |' in md
+
+
+def test_diagnostic_variants_run(tmp_path):
+    """``--variants diagnostic`` at smoke size, with the real runner. VADeR's ``moco-init``
+    trains MoCo-v2 first, loads it into its encoder and momentum encoder, and trains the encoder
+    at 1e-4 x the decoder's lr; ``moco-only`` reads the same MoCo encoder with a random decoder;
+    HierGroup's ``object-edges`` trains on the object-edge UCM cache."""
     import torch
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
     r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'vader', 'hiergroup',
@@ -185,19 +194,30 @@ def test_diagnostic_variants_run_and_stay_out_of_the_ablation_signs(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     records = json.loads(results.read_text())
     got = {(rec['method'], rec['variant']) for rec in records}
-    assert got == {('vader', 'moco-init'), ('hiergroup', 'object-edges')}
+    assert got == {('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges')}
     runs = out / 'runs'
-    moco = torch.load(runs / 'vader-moco-init-s0-mocov2' / 'iter_2.pth', map_location='cpu',
-                      weights_only=False)['state_dict']
-    vader = torch.load(runs / 'vader-moco-init-s0' / 'iter_2.pth', map_location='cpu',
-                       weights_only=False)['state_dict']
-    key = 'backbone.layer3.0.conv1.weight'
-    assert torch.allclose(vader[key], moco[key], rtol=0, atol=1e-4)
+
+    def state(path):
+        return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+
+    moco_path = runs / 'vader-moco-init-s0-mocov2' / 'iter_2.pth'
+    moco, vader = state(moco_path), state(runs / 'vader-moco-init-s0' / 'iter_2.pth')
     log = (runs / 'vader-moco-init-s0' / 'train.log').read_text()
-    assert f"{runs / 'vader-moco-init-s0-mocov2' / 'iter_2.pth'}" in log  # loaded at init
+    assert f'load backbone. in model from: {moco_path}' in log
+    assert 'missing keys' not in log and 'unexpected key' not in log
+    from mmengine.config import Config
+    lr = Config.fromfile(runs / 'vader-moco-init-s0' / 'config.py').optim_wrapper.optimizer.lr
+    assert f'backbone.conv1.weight:lr={lr * 1e-4:g}' in log  # the encoder's lr multiplier
+    params = [k for k in moco if k.startswith('backbone.') and 'running' not in k
+              and 'num_batches' not in k]
+    assert len(params) > 50
+    for k in params:  # the MoCo encoder, barely moved, in the online and momentum networks
+        assert torch.allclose(vader[k], moco[k], rtol=0, atol=1e-4), k
+        mk = 'momentum_net.module.0.' + k[len('backbone.'):]
+        assert torch.allclose(vader[mk], moco[k], rtol=0, atol=1e-4), mk
+    only = state(runs / 'vader-moco-init-s0-mocov2' / 'moco_only.pth')
+    assert all(torch.equal(only[k], moco[k]) for k in params)
+    assert any(k.startswith('neck.') for k in only)
     cfg = (runs / 'hiergroup-object-edges-s0' / 'config.py').read_text()
     assert 'world_ucm_object_edges' in cfg
     assert (out / 'world_ucm_object_edges' / '.complete').exists()
-    md = (tmp_path / 'learning.md').read_text()
-    assert '| vader | moco-init (diagnostic) |' in md
-    assert 'moco-init' not in md.split('Ablation signs')[1]

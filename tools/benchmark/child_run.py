@@ -56,7 +56,11 @@ def _prctl():
     must not load libraries (another thread may hold the loader's lock). None elsewhere."""
     try:
         import ctypes
-        return ctypes.CDLL(None, use_errno=True).prctl
+        fn = ctypes.CDLL(None, use_errno=True).prctl
+        fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                       ctypes.c_ulong]
+        fn.restype = ctypes.c_int
+        return fn
     except (OSError, AttributeError):
         return None
 
@@ -67,14 +71,17 @@ _PR_SET_PDEATHSIG = 1
 
 def _die_with_parent(parent):
     """``preexec_fn`` for a child of process ``parent``: on Linux, the kernel sends the child
-    SIGTERM when ``parent`` dies, however it dies (Ctrl-C, ``kill``, ``kill -9``). Elsewhere
-    the child may outlive its parent."""
+    SIGKILL when the thread that started it exits, so when the benchmark dies, however it dies
+    (Ctrl-C, ``kill``, ``kill -9``). Call :func:`run_logged` from the main thread: a child started
+    from another thread dies when that thread ends. SIGKILL, because a signal the child ignores
+    or blocks would not stop it; the trainer loses nothing, its checkpoints are written
+    atomically. Where ``prctl`` is missing or refused (not Linux, a seccomp filter) the child
+    may outlive its parent."""
     def arm():
-        if _PRCTL is None:
+        if _PRCTL is None or _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             return
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
+            os._exit(1)
     return arm
 
 

@@ -106,7 +106,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--pairs', type=int, default=300)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', default='tools/benchmark/results/vader_view_geometry.json')
+    parser.add_argument('--out', default=osp.join(osp.dirname(osp.abspath(__file__)), 'results',
+                                                  'vader_view_geometry.json'))
     args = parser.parse_args(argv)
     from mmdense.utils.checkpoint import atomic_write_bytes
     res = {name: measure(cfg, frame, args.pairs, args.seed)
