@@ -221,3 +221,12 @@ def test_diagnostic_variants_run(tmp_path):
     cfg = (runs / 'hiergroup-object-edges-s0' / 'config.py').read_text()
     assert 'world_ucm_object_edges' in cfg
     assert (out / 'world_ucm_object_edges' / '.complete').exists()
+    # the pair statistics of the three tree sources read this folder's world and trees
+    stats = tmp_path / 'pairs.json'
+    r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/hiergroup_pair_stats.py'),
+                  '--work', str(out), '--frames', '2', '--repeats', '1', '--out', str(stats)])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    res = json.loads(stats.read_text())
+    assert set(res) == {'main', 'object-edges', 'random-regions'}
+    for fig in res.values():
+        assert fig['neg']['same_region'] == 0 and fig['pos']['n'] > 0
