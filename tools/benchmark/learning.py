@@ -5,6 +5,7 @@ readout, and does its key ablation keep the paper's sign? (issue 17; a benchmark
     .venv/bin/python tools/benchmark/learning.py --methods flowe random --variants main
     .venv/bin/python tools/benchmark/learning.py --tune           # choose the readout recipe
     .venv/bin/python tools/benchmark/learning.py --parts det      # only the MMDet readouts
+    .venv/bin/python tools/benchmark/learning.py --methods vader hiergroup --variants diagnostic
     .venv/bin/python tools/benchmark/learning.py --smoke --out-dir /tmp/x   # seconds; CI
 
 What it does, on the demo world (version 2: the class is the shape; textures and tints come from
@@ -32,6 +33,10 @@ one pool shared by every class and the background), at benchmark size
    and the encoder architecture, e.g. ``linear@r18-d8``, because each method is compared with
    random init of its own architecture), ``learning.md`` (mean +- std, the targets) and
    ``learning.png``.
+
+The :data:`DIAGNOSTICS` variants (VADeR from MoCo-v2 and its control, HierGroup on trees of the
+objects' outlines) test causes the README names; they run only with ``--variants diagnostic``,
+are marked in the table and are left out of the ablation signs.
 
 Finished runs are skipped: rerunning continues the table (checkpoints in ``--out-dir``; results
 are written atomically after every run). The readout recipe was chosen on a train/val split of
