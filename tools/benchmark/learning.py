@@ -308,12 +308,17 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
                                            prefix='backbone.')
         cfg.optim_wrapper.paramwise_cfg = dict(
             custom_keys={'backbone': dict(lr_mult=VADER_ENCODER_LR_MULT)})
+    return _run_settings(cfg, seed, work_dir, iters)
+
+
+def _run_settings(cfg, seed, work_dir, iters):
+    """What every benchmark training run shares: batch, in-process loading, seed, folder,
+    logging, and a checkpoint every 1000 iterations (a long run resumes from it)."""
     cfg.train_dataloader.batch_size = BATCH
     cfg.train_dataloader.num_workers = 0
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = work_dir
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=max(1, min(10, iters // 2)))
-    # a long run (--iters in the thousands) keeps a checkpoint every 1000 iterations to resume from
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=min(iters, 1000),
                                         by_epoch=False, max_keep_ckpts=1)
     cfg.log_processor = dict(by_epoch=False)
@@ -335,14 +340,7 @@ def mocov2_config(seed, root, work_dir, iters):
         if t['type'] == 'RandomResizedCrop':
             t['scale'] = crop
     _scale_schedule(cfg, iters)
-    cfg.train_dataloader.batch_size = BATCH
-    cfg.randomness = dict(seed=seed)
-    cfg.work_dir = work_dir
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=max(1, min(10, iters // 2)))
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=min(iters, 1000),
-                                        by_epoch=False, max_keep_ckpts=1)
-    cfg.log_processor = dict(by_epoch=False)
-    return cfg
+    return _run_settings(cfg, seed, work_dir, iters)
 
 
 def mocov2_checkpoint(seed, root, out_dir, iters):
