@@ -14,9 +14,10 @@ SCRIPT = osp.join(REPO, 'tools/benchmark/learning.py')
 
 def test_learning_benchmark_smoke_and_resume(tmp_path):
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
+    # relative paths, as users type them (a relative --out-dir broke the MMDet readout's paths)
     args = [sys.executable, SCRIPT, '--smoke', '--methods', 'flowe', 'random', '--seeds', '0',
-            '--variants', 'main', '--out-dir', str(out), '--results', str(results)]
-    r = run_tool(args)
+            '--variants', 'main', '--out-dir', 'work', '--results', 'learning.json']
+    r = run_tool(args, cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     records = json.loads(results.read_text())
     assert records and all(set(rec) == {'method', 'variant', 'seed', 'readout', 'metric', 'value'}
@@ -56,10 +57,24 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
     assert '| flowe | main | faster-rcnn-fpn@r18 (bbox_mAP) |' in table
     assert (tmp_path / 'learning.png').stat().st_size > 1000
     # resumable: a rerun finds every run done and trains nothing
-    r = run_tool(args)
+    r = run_tool(args, cwd=tmp_path)
     assert r.returncode == 0 and 'already in' in r.stdout
     assert 'pretrain flowe' not in r.stdout
     assert json.loads(results.read_text()) == records
+    # the instance-vs-class probe reads the same folder: random init of every architecture and
+    # the trained FlowE encoder
+    r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/instance_vs_class.py'),
+                  '--work', str(out), '--iters', '2', '--out', str(tmp_path / 'ivc.json')])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rows = json.loads((tmp_path / 'ivc.json').read_text())['rows']
+    assert {(row['method'], row['arch']) for row in rows if 'grid' not in row['arch']} == {
+        ('random', 'r18-d8'), ('random', 'r18-fpn'), ('random', 'hypercolumn'),
+        ('flowe', 'r18-d8')}
+    assert any(row['method'] == 'position only' for row in rows)
+    assert [row['checkpoint'] for row in rows if row['method'] == 'flowe'] == [
+        'runs/flowe-main-s0/iter_2.pth']
+    assert all(0 <= row['instance']['learned'] <= 1 for row in rows)
+    assert '| flowe | main | r18-d8 |' in r.stdout
 
 
 def test_a_killed_benchmark_takes_its_training_child_with_it(tmp_path):
@@ -230,3 +245,134 @@ def test_diagnostic_variants_run(tmp_path):
     assert set(res) == {'main', 'object-edges', 'random-regions'}
     for fig in res.values():
         assert fig['neg']['same_region'] == 0 and fig['pos']['n'] > 0
+
+
+def test_standardise_zeroes_channels_dead_on_the_train_features():
+    """A ReLU channel that is 0 on every train pixel but fires on a val pixel must not reach the
+    readout as a huge value (it did: val variance 1e7 for the random hypercolumn of seed 0)."""
+    import torch
+    learning = _learning()
+    g = torch.Generator().manual_seed(0)
+    train = torch.randn(6, 4, 5, 5, generator=g) * torch.tensor([1., 2., .5, 1.]).view(1, 4, 1, 1)
+    val = torch.randn(3, 4, 5, 5, generator=g)
+    train[:, 3] = 0
+    val[0, 3, 2, 2] = 0.01
+    tr, va = learning.standardise(train, val)
+    assert tr[:, 3].abs().max() == 0 and va[:, 3].abs().max() == 0
+    # the live channels: plain standardisation with the train statistics, to the bit
+    mean = train[:, :3].mean((0, 2, 3), keepdim=True)
+    std = train[:, :3].std((0, 2, 3), keepdim=True)
+    assert torch.equal(va[:, :3], (val[:, :3] - mean) / std)
+    assert torch.allclose(tr[:, :3].std((0, 2, 3)), torch.ones(3))
+    assert learning.effective_rank(va) > 1
+    # relative to the median channel: a channel 1e5 x quieter than the others is dead too
+    quiet = torch.randn(6, 8, 5, 5, generator=g)
+    quiet[:, 2] *= 1e-5
+    tr, va = learning.standardise(quiet, torch.randn(3, 8, 5, 5, generator=g))
+    assert va[:, 2].abs().max() == 0 and tr[:, 2].abs().max() == 0
+    assert (va[:, [0, 1, 3]].abs().amax((0, 2, 3)) > 0).all()
+    # most channels dead (median std 0): a near-constant channel is not divided by its std
+    mostly_dead = torch.zeros(6, 4, 5, 5)
+    mostly_dead[:, 0] = torch.randn(6, 5, 5, generator=g)
+    mostly_dead[0, 1, 0, 0] = 1e-9
+    tr, = learning.standardise(mostly_dead)
+    assert tr[:, 1:].abs().max() == 0 and tr[:, 0].std() > 0.9
+
+
+def _instance_vs_class():
+    sys.path.insert(0, osp.join(REPO, 'tools/benchmark'))
+    import instance_vs_class
+    return instance_vs_class
+
+
+def _objects_world():
+    """Instance and class maps of 3 different frames of a 12x16 grid: objects 1 and 3 are
+    discs (class 1), object 2 a square (class 2)."""
+    import numpy as np
+    inst = np.zeros((3, 12, 16), np.uint8)
+    inst[:, 1:7, 1:9] = 1
+    inst[:, 6:11, 8:15] = 2      # overlaps object 1 (drawn on top)
+    inst[0, 0:4, 10:16] = 3
+    inst[1, 7:12, 0:5] = 3
+    inst[2, 0:3, 11:16] = 3
+    sem = np.choose(inst, [0, 1, 2, 1]).astype(np.uint8)
+    return inst, sem
+
+
+def test_instance_pairs_hold_as_many_of_each_kind_at_every_distance():
+    """The instance probe's pairs: one frame, object cells only, negatives of two objects of the
+    same class, and every (frame, distance) stratum as many same-object pairs as negatives, so
+    that neither class, frame nor distance tells the label."""
+    import numpy as np
+    ivc = _instance_vs_class()
+    inst, sem = _objects_world()
+    a, b, same = ivc.instance_pairs(inst, sem, np.random.default_rng(0))
+    ids, cls = inst.reshape(-1), sem.reshape(-1)
+    assert len(a) > 100 and (ids[a] > 0).all() and (ids[b] > 0).all()
+    frame = a // (12 * 16)
+    assert (frame == b // (12 * 16)).all()
+    assert np.array_equal(same, (ids[a] == ids[b]).astype(int))
+    assert (cls[a] == cls[b]).all()  # negatives: objects 1 and 3, both discs
+    r, c = np.divmod(a % (12 * 16), 16)
+    r2, c2 = np.divmod(b % (12 * 16), 16)
+    d2 = (r - r2) ** 2 + (c - c2) ** 2
+    for key in set(zip(frame, d2)):
+        sel = (frame == key[0]) & (d2 == key[1])
+        assert same[sel].sum() == (1 - same[sel]).sum()
+    assert set(frame) == {0, 1, 2}
+
+
+def test_pair_aucs_see_features_that_encode_the_object():
+    """A feature map whose channels say which object a cell is scores instance AUC 1; one that
+    is noise scores about 0.5."""
+    import numpy as np
+    ivc = _instance_vs_class()
+    inst, sem = _objects_world()
+    rng = np.random.default_rng(0)
+    pairs = ivc.instance_pairs(inst, sem, rng)
+    onehot = np.eye(4)[inst].transpose(0, 3, 1, 2) + 0.01 * rng.standard_normal((3, 4, 12, 16))
+    good = ivc.pair_aucs((onehot, pairs), (onehot, pairs))
+    noise = rng.standard_normal((3, 4, 12, 16))
+    bad = ivc.pair_aucs((noise, pairs), (noise, pairs))
+    assert good['cosine'] > 0.99 and good['learned'] > 0.99
+    assert abs(bad['cosine'] - 0.5) < 0.1
+    # cells sample the label at their centres
+    labels = np.arange(96 * 128).reshape(1, 96, 128)
+    cells = ivc.cell_labels(labels, (12, 16))
+    assert cells.shape == (1, 12, 16) and cells[0, 0, 0] == 4 * 128 + 4
+    assert cells[0, 11, 15] == 92 * 128 + 124
+
+
+def test_class_pairs_never_pair_one_clip():
+    import numpy as np
+    ivc = _instance_vs_class()
+    sem = np.random.default_rng(1).integers(0, 5, (6, 4, 4)).astype(np.uint8)
+    clips = ['c0', 'c0', 'c1', 'c1', 'c2', 'c2']
+    a, b, same = ivc.class_pairs(sem, clips, np.random.default_rng(0), max_pairs=50)
+    frame_a, frame_b = a // 16, b // 16
+    assert len(a) == 100 and same.sum() == 50
+    assert all(clips[i] != clips[j] for i, j in zip(frame_a, frame_b))
+    flat = sem.reshape(-1)
+    assert (flat[a] > 0).all() and np.array_equal(same, (flat[a] == flat[b]).astype(int))
+
+
+def test_compare_results_counts_and_fails_on_a_difference(tmp_path):
+    sys.path.insert(0, osp.join(REPO, 'tools/benchmark'))
+    import compare_results
+    rec = dict(method='flowe', variant='main', seed=0, readout='linear@r18-d8', metric='mIoU')
+    ref = [dict(rec, value=18.0), dict(rec, seed=1, value=17.0), dict(rec, seed=2, value=1.0)]
+    new = [dict(rec, value=18.0), dict(rec, seed=1, value=17.0 * (1 + 1e-8)),
+           dict(rec, seed=2, value=1.5), dict(rec, seed=3, value=2.0)]
+    counts, rows = compare_results.compare(ref, new)
+    assert counts == dict(identical=1, close=1, different=1, missing=1)
+    assert [(r['seed'], r['kind']) for r in rows] == [(2, 'different'), (3, 'missing')]
+    (tmp_path / 'ref.json').write_text(json.dumps(ref))
+    (tmp_path / 'same.json').write_text(json.dumps(new[:2]))
+    (tmp_path / 'new.json').write_text(json.dumps(new))
+    assert compare_results.main([str(tmp_path / 'ref.json'), str(tmp_path / 'same.json')]) == 0
+    assert compare_results.main([str(tmp_path / 'ref.json'), str(tmp_path / 'new.json'),
+                                 '--out', str(tmp_path / 'cmp.json')]) == 1
+    assert json.loads((tmp_path / 'cmp.json').read_text())['counts']['different'] == 1
+    (tmp_path / 'bad.json').write_text('[{"method": "flowe"}]')
+    with pytest.raises(SystemExit, match='bad.json: expected a list'):
+        compare_results.main([str(tmp_path / 'ref.json'), str(tmp_path / 'bad.json')])

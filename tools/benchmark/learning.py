@@ -75,6 +75,9 @@ SEEDS = (0, 1, 2)
 #: the one readout recipe, chosen by ``--tune`` on the random-init encoder (see README)
 READOUT = dict(iters=1200, lr=0.03, momentum=0.9, weight_decay=1e-4, batch=8)
 HEADS = dict(linear=1, deeplabv1=3)  # head name -> kernel size
+#: a feature channel whose train std is under DEAD_STD x the median channel's is dead for the
+#: readouts (:func:`standardise`)
+DEAD_STD = 1e-3
 
 FLOWE = 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py'
 CACL = 'configs/cacl/cacl_resnet18-d8_1xb8-300iters_demo-world.py'
@@ -176,10 +179,11 @@ def save_results(path, records):
 
 
 def part_of(readout):
-    """The part of a run a readout belongs to: 'object' (Transitive's object readout), 'det' (the
-    MMDet readout) or 'seg' (the seg readouts, effective rank and pretraining loss)."""
-    return 'object' if readout.startswith('object-') else \
-        'det' if readout.startswith('faster-rcnn') else 'seg'
+    """The part of a run a readout belongs to: 'object' (Transitive's object readout and its
+    encoder's effective rank), 'det' (the MMDet readout) or 'seg' (the seg readouts, their
+    encoder's effective rank and the pretraining loss)."""
+    return 'object' if readout.startswith('object-') or readout.endswith(f'@{TRANSITIVE_ARCH}') \
+        else 'det' if readout.startswith('faster-rcnn') else 'seg'
 
 
 def has_run(records, method, variant, seed, part):
@@ -494,10 +498,20 @@ def build_encoder(arch, checkpoint, seed):
 
 def standardise(train, *others):
     """Per-channel standardisation with the train features' statistics: a fixed affine map
-    (what a BN in eval mode at the head's input does), so that one recipe fits every encoder."""
+    (what a BN in eval mode at the head's input does), so that one recipe fits every encoder.
+
+    A channel (nearly) constant on the train features, with a std under :data:`DEAD_STD` x the
+    median channel's (or under 1e-6), is set to zero in every split: the head cannot learn from
+    it, and dividing by its std would blow up its rare val activations. (Random-init ResNets
+    have such dead ReLU channels: in the random hypercolumn of seed 0, one channel is 0 on every
+    train pixel and reached val variance 1e7 when divided by a std clamped at 1e-6, which also
+    made its effective rank 1.)"""
+    import torch
     mean = train.mean((0, 2, 3), keepdim=True)
-    std = train.std((0, 2, 3), keepdim=True).clamp_min(1e-6)
-    return [(x - mean) / std for x in (train, ) + others]
+    std = train.std((0, 2, 3), keepdim=True)
+    live = std > max(DEAD_STD * float(std.flatten().median()), 1e-6)
+    std = torch.where(live, std, torch.ones_like(std))
+    return [(x - mean) / std * live for x in (train, ) + others]
 
 
 def effective_rank(feats, energy=0.9):
@@ -832,6 +846,9 @@ def main(argv=None):
     parser.add_argument('--smoke', action='store_true',
                         help='a tiny world, FlowE and random only, a few iterations (CI)')
     args = parser.parse_args(argv)
+    # absolute: the MMDet readout's configs join paths under the world's data_root, so a relative
+    # --out-dir was read twice over (work_dirs/x/world/work_dirs/x/world/annotations/...)
+    args.out_dir, args.results = osp.abspath(args.out_dir), osp.abspath(args.results)
     import mmdense  # noqa: F401
     from mmengine.registry import init_default_scope
     init_default_scope('mmdense')
