@@ -13,8 +13,10 @@ counts and every record that is neither identical nor close; writes them as JSON
 """
 import argparse
 import json
-import os
+import os.path as osp
 import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 KEY = ('method', 'variant', 'seed', 'readout', 'metric')
 
@@ -69,11 +71,10 @@ def main(argv=None):
         print(f"  {r['kind']}: {r['method']}/{r['variant']} seed {r['seed']} {r['readout']} "
               f"{r['metric']}: {r['value']} (reference {r['reference']})")
     if args.out:
-        tmp = args.out + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(dict(reference=args.reference, new=args.new, rtol=args.rtol,
-                           counts=counts, rows=rows), f, indent=1)
-        os.replace(tmp, args.out)
+        from mmdense.utils.checkpoint import atomic_write_bytes
+        atomic_write_bytes(json.dumps(dict(reference=args.reference, new=args.new,
+                                           rtol=args.rtol, counts=counts, rows=rows),
+                                      indent=1).encode(), args.out)
     return 1 if counts['different'] or counts['missing'] else 0
 
 

@@ -39,7 +39,6 @@ it as JSON to ``--out`` (atomically).
 import argparse
 import glob
 import json
-import os
 import os.path as osp
 import sys
 import time
@@ -142,6 +141,12 @@ def _geometry(a, b, grid):
     return np.concatenate([out[0] + out[1], np.abs(out[0] - out[1])], 1)
 
 
+def _both_kinds(*labels):
+    """Whether every label array holds both kinds of pair (a tiny world may lack one)."""
+    import numpy as np
+    return all(len(np.unique(y)) == 2 for y in labels)
+
+
 def position_auc(train, val, grid):
     """The AUC that the pairs' geometry alone reaches (:func:`_geometry`, a gradient-boosted
     classifier fitted on the train pairs): how much position still tells of the label.
@@ -149,11 +154,10 @@ def position_auc(train, val, grid):
     Args:
         train, val: ``(a, b, same)`` pairs of a ``grid`` = (h, w) feature grid.
     """
-    import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     (atr, btr, ytr), (ava, bva, yva) = train, val
-    if len(np.unique(ytr)) < 2 or len(np.unique(yva)) < 2:
+    if not _both_kinds(ytr, yva):
         return None
     clf = HistGradientBoostingClassifier(random_state=0).fit(_geometry(atr, btr, grid), ytr)
     return float(roc_auc_score(yva, clf.predict_proba(_geometry(ava, bva, grid))[:, 1]))
@@ -171,9 +175,8 @@ def pair_aucs(train, val):
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
-    import numpy as np
     (ftr, (atr, btr, ytr)), (fva, (ava, bva, yva)) = train, val
-    if len(np.unique(ytr)) < 2 or len(np.unique(yva)) < 2:  # a world too small for this kind
+    if not _both_kinds(ytr, yva):
         return dict(cosine=None, learned=None)
     utr, uva = _unit_cells(ftr), _unit_cells(fva)
     xtr, xva = utr[atr] * utr[btr], uva[ava] * uva[bva]
@@ -235,20 +238,21 @@ def measure(work, seed, iters, log=print):
         feats = [f.numpy() for f in lb.standardise(
             *[enc.features(imgs, batch_size=16) for imgs, *_ in splits])]
         grid = feats[0].shape[2:]
-        if grid not in pairs:  # the same pairs for every encoder of a grid
+        new_grid = grid not in pairs
+        if new_grid:  # the same pairs for every encoder of a grid
             rng = np.random.default_rng(seed)
             pairs[grid] = [(instance_pairs(cell_labels(inst, grid), cell_labels(sem, grid),
                                            rng),
                             class_pairs(cell_labels(sem, grid), clips, rng))
                            for _, sem, inst, clips in splits]
-            (inst_tr, cls_tr), (inst_va, cls_va) = pairs[grid]
+        (inst_tr, cls_tr), (inst_va, cls_va) = pairs[grid]
+        if new_grid:
             rows.append(dict(method='position only', variant='', arch=f'grid {grid[0]}x{grid[1]}',
                              seed=seed, checkpoint=None,
                              instance=dict(learned=position_auc(inst_tr, inst_va, grid),
                                            cosine=None),
                              shape_class=dict(learned=position_auc(cls_tr, cls_va, grid),
                                               cosine=None)))
-        (inst_tr, cls_tr), (inst_va, cls_va) = pairs[grid]
         row = dict(method=method, variant=variant, arch=arch, seed=seed,
                    checkpoint=ckpt and osp.relpath(ckpt, work),
                    instance=pair_aucs((feats[0], inst_tr), (feats[1], inst_va)),
@@ -307,11 +311,9 @@ def main(argv=None):
         args.iters = learning.PRETRAIN_ITERS
     rows = measure(args.work, args.seed, args.iters)
     print(table(rows))
-    tmp = args.out + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(dict(work=args.work, seed=args.seed,
-                       max_pairs=MAX_PAIRS, rows=rows), f, indent=1)
-    os.replace(tmp, args.out)
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    atomic_write_bytes(json.dumps(dict(work=args.work, seed=args.seed, max_pairs=MAX_PAIRS,
+                                       rows=rows), indent=1).encode(), args.out)
 
 
 if __name__ == '__main__':

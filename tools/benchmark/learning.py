@@ -182,8 +182,8 @@ def part_of(readout):
     """The part of a run a readout belongs to: 'object' (Transitive's object readout and its
     encoder's effective rank), 'det' (the MMDet readout) or 'seg' (the seg readouts, their
     encoder's effective rank and the pretraining loss)."""
-    return 'object' if readout.startswith('object-') or readout.endswith(f'@{TRANSITIVE_ARCH}') \
-        else 'det' if readout.startswith('faster-rcnn') else 'seg'
+    return 'object' if readout.endswith(f'@{TRANSITIVE_ARCH}') else \
+        'det' if readout.startswith('faster-rcnn') else 'seg'
 
 
 def has_run(records, method, variant, seed, part):
