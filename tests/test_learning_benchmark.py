@@ -247,6 +247,44 @@ def test_diagnostic_variants_run(tmp_path):
         assert fig['neg']['same_region'] == 0 and fig['pos']['n'] > 0
 
 
+def test_detector_trained_diagnostic_trains_the_encoder_it_starts_from(tmp_path):
+    """The ``detector-trained`` diagnostic (random init and supervised, detection only): the
+    readout's detector with the encoder trained too, starting from the main row's encoder (the
+    supervised one is not pretrained again), in its own readout row."""
+    import torch
+    out, results = tmp_path / 'work', tmp_path / 'learning.json'
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'random', 'supervised',
+                  '--seeds', '0', '--variants', 'diagnostic', '--out-dir', str(out),
+                  '--results', str(results)])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    records = json.loads(results.read_text())
+    assert {(rec['method'], rec['variant'], rec['readout'], rec['metric']) for rec in records} \
+        == {(m, 'detector-trained', 'faster-rcnn-fpn-trained@r18', k)
+            for m in ('random', 'supervised') for k in ('bbox_mAP', 'bbox_mAP_50')}
+    runs = out / 'runs'
+    assert sorted(p.name for p in runs.iterdir()) == ['random-s0-det-trained',
+                                                      'supervised-main-s0']
+
+    def state(path):
+        return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+
+    for start, trained in (
+            (runs / 'random-s0-det-trained' / 'random_init.pth',
+             runs / 'random-s0-det-trained' / 'iter_2.pth'),
+            (runs / 'supervised-main-s0' / 'iter_2.pth',
+             runs / 'supervised-main-s0' / 'det-trained' / 'iter_2.pth')):
+        a, b = state(start), state(trained)
+        for k in ('backbone.conv1.weight', 'backbone.layer4.1.conv2.weight',
+                  'backbone.layer1.0.bn1.running_var'):
+            assert a[k].shape == b[k].shape and not torch.equal(a[k], b[k]), (trained, k)
+    # the table compares it with random init read out the same way (its own diagnostic row)
+    by = {(rec['method'], rec['metric']): rec['value'] for rec in records}
+    delta = by[('supervised', 'bbox_mAP')] - by[('random', 'bbox_mAP')]
+    md = _learning().markdown(records)
+    assert f'| supervised | detector-trained (diagnostic) | faster-rcnn-fpn-trained@r18 ' \
+        f'(bbox_mAP) | {by[("supervised", "bbox_mAP")]:.1f} ± 0.0 | 1 | {delta:+.1f} |' in md
+
+
 def test_standardise_zeroes_channels_dead_on_the_train_features():
     """A ReLU channel that is 0 on every train pixel but fires on a val pixel must not reach the
     readout as a huge value (it did: val variance 1e7 for the random hypercolumn of seed 0)."""

@@ -74,9 +74,23 @@ else
 fi
 PY_TAG=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 
+# free space, checked before anything large is written: the x86_64 torch wheel unpacks to ~5.6 GB
+# (a CUDA build, whatever the machine), the rest of the stack to ~1 GB, and pip unpacks in $TMPDIR.
+# A full disk otherwise shows up as an OSError from pip half-way through an install.
+free_mb() { df -Pm "$1" 2>/dev/null | awk 'NR == 2 {print $4}'; }
+need_space() {  # need_space MB WHAT
+  local dir
+  for dir in "$VENV" "${TMPDIR:-/tmp}"; do
+    local free; free=$(free_mb "$dir")
+    [ -z "$free" ] && continue
+    [ "$free" -ge "$1" ] || die "$2 needs about $1 MB free, but $(df -Pm "$dir" | awk 'NR == 2 {print $6}') (holding $dir) has $free MB: free some space (old venvs, ~/.cache/pip) or point MMDENSE_VENV / TMPDIR at a larger disk, then rerun"
+  done
+}
+
 # ---------------------------------------------------------------- 2. torch
 if [ "$(base_version "$(dist_version torch)")" != "$TORCH_VERSION" ] || \
    [ "$(base_version "$(dist_version torchvision)")" != "$TORCHVISION_VERSION" ]; then
+  need_space 7000 "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
   log "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
   pip_i "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" || \
     die "could not install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION; they must be reachable by pip (local wheel dir or index)"
@@ -163,6 +177,7 @@ need=()
 [ "$(dist_version mmsegmentation)" = "$MMSEG_VERSION" ] || need+=("mmsegmentation==$MMSEG_VERSION" ftfy regex)
 [ "$(dist_version mmdet)" = "$MMDET_VERSION" ] || need+=("mmdet==$MMDET_VERSION")
 if [ ${#need[@]} -gt 0 ]; then
+  need_space 1500 "installing ${need[*]}"
   log "installing ${need[*]}"
   # the constraint keeps pip from replacing our mmcv/torch while resolving
   printf 'mmcv==%s\ntorch==%s\nmmengine==%s\nsetuptools<70\n' "$MMCV_VERSION" "$(base_version "$TORCH_FULL")" "$MMENGINE_VERSION" > "$VENV/mmdense-constraints.txt"

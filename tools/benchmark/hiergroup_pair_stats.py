@@ -63,7 +63,6 @@ def _to_frame(affines, view, flat, grid_w, cell):
 
 def measure(work, variant, ucm, frames, repeats, seed=0):
     """The figures of one tree source (see the module docstring)."""
-    import cv2
     import numpy as np
     import torch
 
@@ -93,8 +92,8 @@ def measure(work, variant, ucm, frames, repeats, seed=0):
         return img[y, x]
 
     for idx in picks:
-        sem = cv2.imread(osp.join(root, 'sem', names[idx]), cv2.IMREAD_UNCHANGED)
-        inst = cv2.imread(osp.join(root, 'inst', names[idx]), cv2.IMREAD_UNCHANGED)
+        sem = learning.read_world_map(root, 'sem', names[idx])
+        inst = learning.read_world_map(root, 'inst', names[idx])
         for _ in range(repeats):
             item = ds[int(idx)]
             s = item['data_samples']

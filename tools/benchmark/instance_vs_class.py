@@ -207,7 +207,6 @@ def encoders(work, seed, iters):
 
 def _split(root, split):
     """(BGR frames, class maps, instance maps, clip names) of a split file of the world."""
-    import cv2
     import numpy as np
     import learning as lb
     names = lb.read_split_lines(root, split)
@@ -215,14 +214,7 @@ def _split(root, split):
     if len(imgs) != len(names):
         raise RuntimeError(f'{root}/splits/{split}.txt lists {len(names)} frames, the dataset '
                            f'read {len(imgs)}: regenerate the world')
-    inst = []
-    for name in names:
-        path = osp.join(root, 'inst', name + '.png')
-        m = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if m is None:
-            raise FileNotFoundError(f'{path} is missing or unreadable; regenerate the world '
-                                    '(delete it and rerun learning.py)')
-        inst.append(m)
+    inst = [lb.read_world_map(root, 'inst', name) for name in names]
     return imgs, sem, np.stack(inst), [n.split('/')[0] for n in names]
 
 

@@ -35,7 +35,8 @@ one pool shared by every class and the background), at benchmark size
    ``learning.png``.
 
 The :data:`DIAGNOSTICS` variants (VADeR from MoCo-v2 and its control, HierGroup on trees of the
-objects' outlines) test causes the README names; they run only with ``--variants diagnostic``,
+objects' outlines, the detection readout with the encoder trained too) test causes the README
+names; they run only with ``--variants diagnostic``,
 are marked in the table and are left out of the ablation signs.
 
 Finished runs are skipped: rerunning continues the table (checkpoints in ``--out-dir``; results
@@ -128,7 +129,13 @@ RUNS = {
 #:   the world's instance boundaries, half the colour gradient, :func:`object_edges`), standing in
 #:   for a contour detector trained on human boundaries (the paper's structured edges, trained on
 #:   BSDS). It reads the world's instance maps, so it is an upper bound, never a method setting.
-DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'))
+#: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
+#:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
+#:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
+#:   frozen readout, and a check of the issue's detection target.
+DET_DIAGNOSTICS = (('random', 'detector-trained'), ('supervised', 'detector-trained'))
+DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'),
+               ('hiergroup', 'object-edges')) + DET_DIAGNOSTICS
 #: the object-edges diagnostic's edge recipe (:func:`object_edges`)
 OBJECT_EDGES = dict(grad_weight=0.5)
 #: the demo config of VADeR's MoCo-v2 initialisation (the ``moco-init`` diagnostic)
@@ -418,11 +425,7 @@ def object_edge_ucm(root, out_dir):
     log('UCM trees from object edges (the HierGroup object-edges diagnostic)')
     frames = read_split_lines(root, 'train_frames')
     for rel in frames:
-        img = cv2.imread(osp.join(root, 'frames', rel))
-        inst = cv2.imread(osp.join(root, 'inst', rel), cv2.IMREAD_UNCHANGED)
-        if img is None or inst is None:
-            raise FileNotFoundError(f'{root}: frame or instance map of {rel} is missing or '
-                                    'unreadable; regenerate the world')
+        img, inst = read_world_map(root, 'frames', rel), read_world_map(root, 'inst', rel)
         e = object_edges(inst.astype(np.int64), img, OBJECT_EDGES['grad_weight'])
         ok, png = cv2.imencode('.png', np.round(e * 65535).astype(np.uint16))
         if not ok:
@@ -441,6 +444,20 @@ def object_edge_ucm(root, out_dir):
 def read_split_lines(root, split):
     with open(osp.join(root, 'splits', f'{split}.txt')) as f:
         return [line.strip() for line in f if line.strip()]
+
+
+def read_world_map(root, kind, rel):
+    """One of the world's per-frame maps, as stored (no colour conversion): ``kind`` is
+    ``'frames'`` (BGR uint8), ``'sem'`` (class ids) or ``'inst'`` (instance ids, 0 = background);
+    ``rel`` is the frame's path under it, with or without ``.png``."""
+    import cv2
+    rel = rel if rel.endswith('.png') else rel + '.png'
+    path = osp.join(root, kind, rel)
+    img = cv2.imread(path, cv2.IMREAD_COLOR if kind == 'frames' else cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise FileNotFoundError(f'{path} is missing or unreadable; regenerate the world '
+                                '(delete it and rerun learning.py)')
+    return img
 
 
 def load_world_meta(root):
@@ -623,7 +640,9 @@ def markdown(records):
                 continue
             m, s = _ms(vals)
             arch = readout.split('@')[-1]
-            rnd = table.get(('random', 'main', readout, metric))
+            # random init of the same readout (the detector-trained diagnostic has its own)
+            rnd = table.get(('random', 'main', readout, metric)) or \
+                table.get(('random', variant, readout, metric))
             if rnd and method != 'random':
                 delta = f'{m - _ms(rnd)[0]:+.1f}'
                 beat = 'yes' if min(vals) > max(rnd) else 'no'
@@ -715,15 +734,19 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
 
     if part == 'det':
         import learning_det as ld
+        trained = (method, variant) in DET_DIAGNOSTICS  # from the main setting's encoder
+        pre_variant, suffix = ('main', '-trained') if trained else (variant, '')
         if method == 'random':
-            ckpt, work_dir = None, osp.join(out_dir, 'runs', f'random-s{seed}-det')
+            ckpt, work_dir = None, osp.join(out_dir, 'runs', f'random-s{seed}-det{suffix}')
         else:
             ckpt = tr_world.pretrain(variant, seed, iters) if method == 'transitive' else \
-                pretrain(method, variant, seed, root, ucm, out_dir, iters, optim)
-            work_dir = osp.join(osp.dirname(ckpt), 'det')
-        metrics = ld.det_readout(root, ckpt, seed, work_dir, det_iters or ld.DET_ITERS, log=log)
+                pretrain(method, pre_variant, seed, root, ucm, out_dir, iters, optim)
+            work_dir = osp.join(osp.dirname(ckpt), f'det{suffix}')
+        metrics = ld.det_readout(root, ckpt, seed, work_dir, det_iters or ld.DET_ITERS, log=log,
+                                 train_encoder=trained)
+        readout = ld.DET_TRAINED_READOUT if trained else ld.DET_READOUT
         for key in ('bbox_mAP', 'bbox_mAP_50'):  # MMDet's CocoMetric, in % like the others
-            add(ld.DET_READOUT, key, 100 * metrics[f'coco/{key}'])
+            add(readout, key, 100 * metrics[f'coco/{key}'])
         return recs
 
     if method == 'random' and part == 'seg':
@@ -883,11 +906,13 @@ def main(argv=None):
                 continue
             for method in sorted(args.methods, key=lambda m: (
                     m not in ('random', 'supervised'), METHODS.index(m))):
-                variants = sorted({v for (m, v) in RUNS if m == method} or {'main'})
+                runs = set(RUNS) | set(DET_DIAGNOSTICS)
+                variants = sorted({v for (m, v) in runs if m == method} | {'main'})
                 for variant in variants:
                     if variant_kind(method, variant) != kind:
                         continue
-                    parts = ('seg', 'object') if method == 'random' else \
+                    parts = ('det', ) if (method, variant) in DET_DIAGNOSTICS else \
+                        ('seg', 'object') if method == 'random' else \
                         ('object', ) if method == 'transitive' else ('seg', )
                     # MMDet readouts for the main settings (the issue's rows), not per variant
                     parts += ('det', ) if method in DET_METHODS and variant == 'main' else ()

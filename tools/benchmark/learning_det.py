@@ -26,6 +26,9 @@ DET_CONFIG = osp.join(REPO,
 DET_ITERS = 600
 DET_ARCH = 'r18'
 DET_READOUT = f'faster-rcnn-fpn@{DET_ARCH}'
+#: the ``detector-trained`` diagnostic's readout: the same detector and schedule with the
+#: encoder trained too (no frozen stage, BN trained), a ceiling for the frozen readout's budget
+DET_TRAINED_READOUT = f'faster-rcnn-fpn-trained@{DET_ARCH}'
 
 
 def readout_val_annotations(root):
@@ -34,8 +37,8 @@ def readout_val_annotations(root):
     out = osp.join(root, 'annotations', 'instances_readout_val.json')
     if osp.isfile(out):
         return out
-    with open(osp.join(root, 'splits', 'readout_val.txt')) as f:
-        names = {line.strip() + '.png' for line in f if line.strip()}
+    from learning import read_split_lines
+    names = {name + '.png' for name in read_split_lines(root, 'readout_val')}
     with open(osp.join(root, 'annotations', 'instances_val.json')) as f:
         coco = json.load(f)
     coco['images'] = [im for im in coco['images'] if im['file_name'] in names]
@@ -51,14 +54,19 @@ def readout_val_annotations(root):
     return out
 
 
-def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS):
-    """The readout config: the demo-world Faster R-CNN FPN readout on the world at ``root``."""
+def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, train_encoder=False):
+    """The readout config: the demo-world Faster R-CNN FPN readout on the world at ``root``
+    (``train_encoder``: the encoder is trained with the rest, from ``checkpoint``: no frozen
+    stage, BN layers trained and in train mode)."""
     from mmengine.config import Config
     cfg = Config.fromfile(DET_CONFIG)
     with open(osp.join(root, 'meta.json')) as f:
         params = json.load(f)['params']
     height, width = params['height'], params['width']
     cfg.model.backbone.pretrained_ckpt = checkpoint
+    if train_encoder:
+        cfg.model.backbone.update(frozen_stages=-1, norm_eval=False,
+                                  norm_cfg=dict(type='BN', requires_grad=True))
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = root + '/'
         for t in loader.dataset.pipeline:  # the frames as rendered, as the seg readouts
@@ -104,16 +112,15 @@ def random_init_checkpoint(root, seed, path, frames=256, batch=16):
     random-init row differs from the pretrained rows only in its weights (MMDet's default
     statistics, mean 0 and var 1, give C2 maps of std 0.52 on world frames, against 0.98 here
     and 0.94 / 1.06 for FlowE's / the supervised encoder)."""
-    import cv2
     import numpy as np
     import torch
     from mmengine.config import Config
 
+    from learning import read_split_lines, read_world_map
     from mmdense.evaluation.random_init import random_init_checkpoint as write
     cfg = Config.fromfile(DET_CONFIG)
     prep = cfg.model.data_preprocessor
-    with open(osp.join(root, 'splits', 'readout_train.txt')) as f:
-        names = [line.strip() for line in f if line.strip()][:frames]
+    names = read_split_lines(root, 'readout_train')[:frames]
     mean = torch.tensor(prep.mean).view(1, 3, 1, 1)
     std = torch.tensor(prep.std).view(1, 3, 1, 1)
 
@@ -121,10 +128,7 @@ def random_init_checkpoint(root, seed, path, frames=256, batch=16):
         for i in range(0, len(names), batch):
             imgs = []
             for n in names[i:i + batch]:
-                img = cv2.imread(osp.join(root, 'frames', n + '.png'))
-                if img is None:
-                    raise FileNotFoundError(f'{root}/frames/{n}.png is missing or unreadable; '
-                                            'regenerate the world')
+                img = read_world_map(root, 'frames', n)
                 imgs.append(img[..., ::-1] if prep.bgr_to_rgb else img)
             x = torch.from_numpy(np.ascontiguousarray(np.stack(imgs))).permute(0, 3, 1, 2)
             yield (x.float() - mean) / std
@@ -132,10 +136,11 @@ def random_init_checkpoint(root, seed, path, frames=256, batch=16):
     return write(cfg, path, seed=seed, batches=batches())
 
 
-def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print):
+def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
+                train_encoder=False):
     """Train and score the detection readout of one frozen encoder (``checkpoint`` None:
-    :func:`random_init_checkpoint` with ``seed``). Returns MMDet's ``coco/bbox_*`` metrics
-    (0-1)."""
+    :func:`random_init_checkpoint` with ``seed``; ``train_encoder``: the encoder trains too, see
+    :func:`det_config`). Returns MMDet's ``coco/bbox_*`` metrics (0-1)."""
     done = osp.join(work_dir, 'det_metrics.json')
     if osp.isfile(done):
         with open(done) as f:
@@ -143,9 +148,9 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print):
     os.makedirs(work_dir, exist_ok=True)
     if checkpoint is None:
         checkpoint = random_init_checkpoint(root, seed, osp.join(work_dir, 'random_init.pth'))
-    cfg = det_config(root, checkpoint, seed, work_dir, iters)
-    log(f'detection readout ({iters} iterations) of {checkpoint} '
-        f'seed {seed} -> {work_dir}')
+    cfg = det_config(root, checkpoint, seed, work_dir, iters, train_encoder)
+    log(f'detection readout ({iters} iterations{", encoder trained" if train_encoder else ""}) '
+        f'of {checkpoint} seed {seed} -> {work_dir}')
     what = f'detection readout of {checkpoint}'
     hint = '; a NaN or infinite loss stops it'
     train_in_child(cfg, work_dir, what, 'det_config.py', 'det.log', hint=hint)
