@@ -74,15 +74,17 @@ else
 fi
 PY_TAG=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 
-# free space, checked before anything large is written: the x86_64 torch wheel unpacks to ~5.6 GB
-# (a CUDA build, whatever the machine), the rest of the stack to ~1 GB, and pip unpacks in $TMPDIR.
-# A full disk otherwise shows up as an OSError from pip half-way through an install.
-free_mb() { df -Pm "$1" 2>/dev/null | awk 'NR == 2 {print $4}'; }
+# free space, checked before anything large is written: the x86_64 torch 2.14.1 wheel installs to
+# ~5.5 GB (a CUDA build, whatever the machine; the whole venv is ~6.4 GB), and pip downloads and
+# builds in $TMPDIR. A full disk otherwise shows up as an OSError from pip half-way through an
+# install. A folder df cannot read (a TMPDIR that does not exist: pip falls back to /tmp) is
+# skipped.
+free_mb() { df -Pm "$1" 2>/dev/null | awk 'NR == 2 {print $4}' || true; }
 need_space() {  # need_space MB WHAT
-  local dir
+  local dir free
   for dir in "$VENV" "${TMPDIR:-/tmp}"; do
-    local free; free=$(free_mb "$dir")
-    [ -z "$free" ] && continue
+    free=$(free_mb "$dir")
+    case "$free" in ''|*[!0-9]*) continue ;; esac
     [ "$free" -ge "$1" ] || die "$2 needs about $1 MB free, but $(df -Pm "$dir" | awk 'NR == 2 {print $6}') (holding $dir) has $free MB: free some space (old venvs, ~/.cache/pip) or point MMDENSE_VENV / TMPDIR at a larger disk, then rerun"
   done
 }

@@ -686,17 +686,17 @@ def plot(records, path):
     labels = [f'{k[0]}/{k[1]}\n{k[2]}' for k in keys]
     means = [_ms(table[k])[0] for k in keys]
     stds = [_ms(table[k])[1] for k in keys]
-    colours = ['grey' if k[0] == 'random' else 'black' if k[0] == 'supervised' else
-               'tab:blue' if k[1] == 'main' else
-               'tab:green' if variant_kind(k[0], k[1]) == 'diagnostic' else 'tab:orange'
-               for k in keys]
+    colours = ['tab:green' if variant_kind(k[0], k[1]) == 'diagnostic' else
+               'grey' if k[0] == 'random' else 'black' if k[0] == 'supervised' else
+               'tab:blue' if k[1] == 'main' else 'tab:orange' for k in keys]
     fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(keys)), 4.5))
     ax.bar(range(len(keys)), means, yerr=stds, color=colours, capsize=2)
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(labels, rotation=90, fontsize=6)
     ax.set_ylabel('val mIoU / accuracy / bbox mAP (%)')
     ax.set_title('Frozen readouts on the demo world (mean ± std over seeds; grey: random init, '
-                 'blue: main, orange: ablation, green: diagnostic)', fontsize=8)
+                 'black: supervised, blue: main, orange: ablation, green: diagnostic, '
+                 '*-trained: encoder trained too)', fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
