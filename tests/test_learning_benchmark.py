@@ -36,8 +36,10 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
     # the detection readout (MMDet CocoMetric, in %) read FlowE's pretrained encoder, frozen:
     # its backbone weights are the pretraining checkpoint's, and random init's are not
     import torch
+    # and MMDet's per-class box AP comes with the class-agnostic AP of the same boxes
     for method in ('flowe', 'random'):
-        assert 0 <= by[(method, 'faster-rcnn-fpn@r18', 'bbox_mAP')] <= 100
+        for metric in ('bbox_mAP', 'bbox_mAP_agnostic'):
+            assert 0 <= by[(method, 'faster-rcnn-fpn@r18', metric)] <= 100
     key = 'backbone.layer4.1.conv2.weight'
     pre = torch.load(out / 'runs' / 'flowe-main-s0' / 'iter_2.pth', map_location='cpu',
                      weights_only=False)['state_dict'][key]
@@ -260,7 +262,8 @@ def test_detector_trained_diagnostic_trains_the_encoder_it_starts_from(tmp_path)
     records = json.loads(results.read_text())
     assert {(rec['method'], rec['variant'], rec['readout'], rec['metric']) for rec in records} \
         == {(m, 'detector-trained', 'faster-rcnn-fpn-trained@r18', k)
-            for m in ('random', 'supervised') for k in ('bbox_mAP', 'bbox_mAP_50')}
+            for m in ('random', 'supervised')
+            for k in ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_agnostic')}
     runs = out / 'runs'
     assert sorted(p.name for p in runs.iterdir()) == ['random-s0-det-trained',
                                                       'supervised-main-s0']
@@ -407,12 +410,15 @@ def test_compare_results_counts_and_fails_on_a_difference(tmp_path):
     rec = dict(method='flowe', variant='main', seed=0, readout='linear@r18-d8', metric='mIoU')
     ref = [dict(rec, value=18.0), dict(rec, seed=1, value=17.0), dict(rec, seed=2, value=1.0)]
     new = [dict(rec, value=18.0), dict(rec, seed=1, value=17.0 * (1 + 1e-8)),
-           dict(rec, seed=2, value=1.5), dict(rec, seed=3, value=2.0)]
+           dict(rec, seed=2, value=1.5), dict(rec, seed=3, value=2.0),
+           dict(rec, metric='bbox_mAP_agnostic', value=3.0)]
     counts, rows = compare_results.compare(ref, new)
-    assert counts == dict(identical=1, close=1, different=1, missing=1)
-    assert [(r['seed'], r['kind']) for r in rows] == [(2, 'different'), (3, 'missing')]
+    assert counts == dict(identical=1, close=1, different=1, missing=1, new_metric=1)
+    assert [(r['seed'], r['kind']) for r in rows] == [(2, 'different'), (3, 'missing'),
+                                                      (0, 'new_metric')]
     (tmp_path / 'ref.json').write_text(json.dumps(ref))
-    (tmp_path / 'same.json').write_text(json.dumps(new[:2]))
+    # a figure the reference never had (added since) is listed, not a failure
+    (tmp_path / 'same.json').write_text(json.dumps(new[:2] + new[4:]))
     (tmp_path / 'new.json').write_text(json.dumps(new))
     assert compare_results.main([str(tmp_path / 'ref.json'), str(tmp_path / 'same.json')]) == 0
     assert compare_results.main([str(tmp_path / 'ref.json'), str(tmp_path / 'new.json'),

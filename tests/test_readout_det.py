@@ -244,3 +244,55 @@ def _cfg(config, root):
     cfg = Config.fromfile(config)
     cfg.merge_from_dict({'train_dataloader.dataset.data_root': root})
     return cfg
+
+
+def _coco_boxes(path):
+    """Two images, three objects of two classes; its boxes (image id, class, x, y, w, h)."""
+    boxes = [(1, 1, 10, 10, 20, 20), (1, 2, 50, 30, 24, 16), (2, 2, 5, 40, 30, 30)]
+    coco = dict(images=[dict(id=i, file_name=f'{i}.png', width=96, height=64) for i in (1, 2)],
+                categories=[dict(id=1, name='disc'), dict(id=2, name='square')],
+                annotations=[dict(id=n, image_id=i, category_id=c, bbox=[x, y, w, h],
+                                  area=w * h, iscrowd=0)
+                             for n, (i, c, x, y, w, h) in enumerate(boxes, 1)])
+    path.write_text(json.dumps(coco))
+    return boxes
+
+
+def _score(metric, boxes, labels):
+    """Feed ``metric`` one prediction per box, with ``labels`` (0-based), and evaluate."""
+    from mmdet.registry import METRICS
+    metric = METRICS.build(metric)
+    metric.dataset_meta = dict(classes=('disc', 'square'))
+    for img in (1, 2):
+        own = [(b, lab) for b, lab in zip(boxes, labels) if b[0] == img]
+        pred = dict(bboxes=torch.tensor([[x, y, x + w, y + h] for (_, _, x, y, w, h), _ in own],
+                                        dtype=torch.float32),
+                    scores=torch.linspace(0.9, 0.8, len(own)),
+                    labels=torch.tensor([lab for _, lab in own]))
+        metric.process({}, [dict(img_id=img, ori_shape=(64, 96), pred_instances=pred)])
+    return metric.evaluate(2)
+
+
+def test_class_agnostic_coco_metric_scores_boxes_whatever_their_class(tmp_path):
+    """Right boxes with the wrong class: per-class AP 0, class-agnostic AP 1 (under its own
+    prefix); right classes: 1 for both. A missing ann_file is one clear error."""
+    init_default_scope('mmdet')
+    ann = tmp_path / 'ann.json'
+    boxes = _coco_boxes(ann)
+    right = [c - 1 for _, c, *_ in boxes]
+    wrong = [1 - lab for lab in right]
+    coco = dict(type='CocoMetric', ann_file=str(ann), metric='bbox')
+    agnostic = dict(coco, type='ClassAgnosticCocoMetric')
+    assert _score(coco, boxes, wrong)['coco/bbox_mAP'] == 0
+    got = _score(agnostic, boxes, wrong)
+    assert set(got) == {f'coco_agnostic/bbox_{k}' for k in
+                        ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')}
+    assert got['coco_agnostic/bbox_mAP'] == pytest.approx(1.0, abs=1e-3)
+    assert _score(coco, boxes, right)['coco/bbox_mAP'] == pytest.approx(1.0, abs=1e-3)
+    assert _score(agnostic, boxes, right)['coco_agnostic/bbox_mAP'] == \
+        pytest.approx(1.0, abs=1e-3)
+    # a box moved off its object is missed whatever the class: agnostic AP drops too
+    moved = [(i, c, x + 40, y, w, h) for (i, c, x, y, w, h) in boxes[:1]] + boxes[1:]
+    assert _score(agnostic, moved, right)['coco_agnostic/bbox_mAP'] < 0.75
+    with pytest.raises(ValueError, match='needs ann_file'):
+        _score(dict(type='ClassAgnosticCocoMetric', metric='bbox'), boxes, right)

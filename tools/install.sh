@@ -79,13 +79,12 @@ PY_TAG=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.
 # builds in $TMPDIR. A full disk otherwise shows up as an OSError from pip half-way through an
 # install. A folder df cannot read (a TMPDIR that does not exist: pip falls back to /tmp) is
 # skipped.
-free_mb() { df -Pm "$1" 2>/dev/null | awk 'NR == 2 {print $4}' || true; }
-need_space() {  # need_space MB WHAT
-  local dir free
+need_space() {  # need_space MB WHAT: stop unless the venv's and TMPDIR's disks have MB free
+  local dir free mount
   for dir in "$VENV" "${TMPDIR:-/tmp}"; do
-    free=$(free_mb "$dir")
+    read -r free mount < <(df -Pm "$dir" 2>/dev/null | awk 'NR == 2 {print $4, $6}') || true
     case "$free" in ''|*[!0-9]*) continue ;; esac
-    [ "$free" -ge "$1" ] || die "$2 needs about $1 MB free, but $(df -Pm "$dir" | awk 'NR == 2 {print $6}') (holding $dir) has $free MB: free some space (old venvs, ~/.cache/pip) or point MMDENSE_VENV / TMPDIR at a larger disk, then rerun"
+    [ "$free" -ge "$1" ] || die "$2 needs about $1 MB free, but $mount (holding $dir) has $free MB: free some space (old venvs, ~/.cache/pip) or point MMDENSE_VENV / TMPDIR at a larger disk, then rerun"
   done
 }
 
@@ -149,7 +148,7 @@ else
     fi
   fi
   if [ $installed = 0 ]; then
-    log "building mmcv==$MMCV_VERSION from source for torch $TORCH_FULL ($OPS_FLAVOUR ops); this takes ~12 min on 2 cores, once"
+    log "building mmcv==$MMCV_VERSION from source for torch $TORCH_FULL ($OPS_FLAVOUR ops); this takes 12-30 min on 2 cores, once"
     BUILD=$(mktemp -d)
     trap 'rm -rf "$BUILD"' EXIT
     pip_q download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$BUILD" >/dev/null || \

@@ -5,9 +5,11 @@
 Both files are ``learning.py`` results (a list of ``{"method", "variant", "seed", "readout",
 "metric", "value"}``). Every record of NEW is looked up in REFERENCE by its key (all fields but
 ``value``) and counted as ``identical`` (the same float), ``close`` (within ``--rtol`` relative),
-``different`` or ``missing``. Typical use: rerun part of the table at the current commit into a
-fresh folder, e.g. ``learning.py --seeds 0 --out-dir work_dirs/learning-repro --results
-work_dirs/learning-repro/learning.json``, and compare it with the committed table. Prints the
+``different``, ``missing``, or ``new_metric`` (a metric REFERENCE has in no record: a figure
+added after it was written, e.g. ``bbox_mAP_agnostic``; listed, not a failure). Typical use:
+rerun part of the table at the current commit into a fresh folder, e.g. ``learning.py --seeds 0
+--out-dir work_dirs/learning-repro --results work_dirs/learning-repro/learning.json``, and
+compare it with the committed table. Prints the
 counts and every record that is neither identical nor close; writes them as JSON to ``--out``
 (atomically) when given. Exits with status 1 when a record differs or is missing.
 """
@@ -35,14 +37,17 @@ def _load(path):
 
 
 def compare(reference, new, rtol=1e-6):
-    """{'identical', 'close', 'different', 'missing'} counts and the rows that are neither
-    identical nor close."""
+    """{'identical', 'close', 'different', 'missing', 'new_metric'} counts and the rows that
+    are neither identical nor close."""
     ref = {tuple(r[k] for k in KEY): r['value'] for r in reference}
-    counts = dict(identical=0, close=0, different=0, missing=0)
+    known = {r['metric'] for r in reference}
+    counts = dict(identical=0, close=0, different=0, missing=0, new_metric=0)
     rows = []
     for r in new:
         key = tuple(r[k] for k in KEY)
-        if key not in ref:
+        if r['metric'] not in known:
+            kind = 'new_metric'
+        elif key not in ref:
             kind = 'missing'
         elif ref[key] == r['value']:
             kind = 'identical'
@@ -51,7 +56,7 @@ def compare(reference, new, rtol=1e-6):
         else:
             kind = 'different'
         counts[kind] += 1
-        if kind in ('different', 'missing'):
+        if kind in ('different', 'missing', 'new_metric'):
             rows.append(dict(zip(KEY, key), kind=kind, value=r['value'], reference=ref.get(key)))
     return counts, rows
 

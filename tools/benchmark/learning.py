@@ -25,7 +25,8 @@ one pool shared by every class and the background), at benchmark size
    ``learning_transitive.py``);
    FlowE's, VADeR's and Transitive's encoders and the two reference rows are also read out by
    MMDet (``learning_det.py``: Faster R-CNN with the FPN header on the frozen encoder, bbox mAP of
-   MMDet's ``CocoMetric`` on the val clips, ``faster-rcnn-fpn@r18``);
+   MMDet's ``CocoMetric`` on the val clips, ``faster-rcnn-fpn@r18``; also the class-agnostic
+   bbox mAP of the same boxes, ``bbox_mAP_agnostic``);
 3. records each encoder's effective rank (PCA directions holding 90% of the val features'
    variance), and the readouts' loss curves;
 4. writes every number to ``tools/benchmark/results/learning.json`` (a list of
@@ -747,6 +748,8 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
         readout = ld.DET_TRAINED_READOUT if trained else ld.DET_READOUT
         for key in ('bbox_mAP', 'bbox_mAP_50'):  # MMDet's CocoMetric, in % like the others
             add(readout, key, 100 * metrics[f'coco/{key}'])
+        if 'coco_agnostic/bbox_mAP' in metrics:  # readouts run before it have no such figure
+            add(readout, 'bbox_mAP_agnostic', 100 * metrics['coco_agnostic/bbox_mAP'])
         return recs
 
     if method == 'random' and part == 'seg':
@@ -899,14 +902,13 @@ def main(argv=None):
             tr_world = None
     # seed by seed (so a partial table has every row): the reference rows first, then every
     # method's main setting, then the ablations
-    todo = []
+    todo, runs = [], set(RUNS) | set(DET_DIAGNOSTICS)
     for seed in args.seeds:
         for kind in ('main', 'ablation', 'diagnostic'):
             if kind not in args.variants:
                 continue
             for method in sorted(args.methods, key=lambda m: (
                     m not in ('random', 'supervised'), METHODS.index(m))):
-                runs = set(RUNS) | set(DET_DIAGNOSTICS)
                 variants = sorted({v for (m, v) in runs if m == method} | {'main'})
                 for variant in variants:
                     if variant_kind(method, variant) != kind:

@@ -1,8 +1,8 @@
 """The detection readout of the learning benchmark (issue 17): MMDet's Faster R-CNN with the FPN
 header on a frozen encoder, trained on the benchmark world's train clips and scored on its val
 clips' readout frames (every third, as the seg readouts) with MMDet's ``CocoMetric`` (bbox
-mAP). Plain functions, called by
-``tools/benchmark/learning.py``.
+mAP) and mmdense's ``ClassAgnosticCocoMetric`` (the same boxes, one class for all objects).
+Plain functions, called by ``tools/benchmark/learning.py``.
 
 The readout is ``configs/readout/det/faster-rcnn_r18-fpn-frozen_1xb4-300iters_demo-world.py``
 (FlowE sec. 4.3's "heavier header": the encoder's four stages are frozen, FPN + RPN + box head
@@ -18,6 +18,8 @@ import os
 import os.path as osp
 
 from child_run import scalar_rows, train_in_child
+
+from mmdense.utils.checkpoint import atomic_write_bytes
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CONFIG = osp.join(REPO,
@@ -47,10 +49,7 @@ def readout_val_annotations(root):
         raise ValueError(f'{root}: instances_val.json lacks frames of splits/readout_val.txt; '
                          'regenerate the world (delete it and rerun learning.py)')
     coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] in ids]
-    tmp = out + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(coco, f)
-    os.replace(tmp, out)
+    atomic_write_bytes(json.dumps(coco).encode(), out)
     return out
 
 
@@ -75,7 +74,11 @@ def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, train_encoder=
     val_ann = readout_val_annotations(root)
     for loader in (cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.ann_file = val_ann
-    cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = val_ann
+    # MMDet's per-class box AP, and the same boxes scored with one class for all objects
+    # (``coco_agnostic/bbox_mAP``): whether a readout finds the objects or names them wrong
+    coco = dict(cfg.val_evaluator, ann_file=val_ann)
+    cfg.val_evaluator = cfg.test_evaluator = [
+        coco, dict(coco, type='ClassAgnosticCocoMetric')]
     base = cfg.train_cfg.max_iters
     for s in cfg.param_scheduler:  # the warm-up stays; the steps move with the length
         if s['type'] == 'MultiStepLR':
@@ -94,11 +97,13 @@ def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, train_encoder=
 
 
 def _last_metrics(work_dir):
-    """The last ``coco/bbox_*`` row of mmengine's scalars.json files in ``work_dir``."""
+    """The last ``coco/bbox_*`` (and ``coco_agnostic/bbox_*``) row of mmengine's scalars.json
+    files in ``work_dir``."""
     out = {}
     for row in scalar_rows(work_dir):
         if 'coco/bbox_mAP' in row:
-            out = {k: v for k, v in row.items() if k.startswith('coco/bbox_')}
+            out = {k: v for k, v in row.items()
+                   if k.startswith(('coco/bbox_', 'coco_agnostic/bbox_'))}
     return out
 
 
@@ -157,8 +162,5 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
     metrics = _last_metrics(work_dir)
     if not metrics:
         raise RuntimeError(f'{what} logged no coco/bbox_mAP: see {work_dir}/det.log')
-    tmp = done + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(metrics, f)
-    os.replace(tmp, done)
+    atomic_write_bytes(json.dumps(metrics).encode(), done)
     return metrics
