@@ -296,3 +296,10 @@ def test_class_agnostic_coco_metric_scores_boxes_whatever_their_class(tmp_path):
     assert _score(agnostic, moved, right)['coco_agnostic/bbox_mAP'] < 0.75
     with pytest.raises(ValueError, match='needs ann_file'):
         _score(dict(type='ClassAgnosticCocoMetric', metric='bbox'), boxes, right)
+    # a file without objects (MMDet then writes no 'annotations' key) builds too
+    empty = json.loads(ann.read_text())
+    del empty['annotations']
+    (tmp_path / 'empty.json').write_text(json.dumps(empty))
+    from mmdet.registry import METRICS
+    metric = METRICS.build(dict(agnostic, ann_file=str(tmp_path / 'empty.json')))
+    assert metric.cat_ids == [1] and metric._coco_api.anns == {}

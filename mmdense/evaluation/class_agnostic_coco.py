@@ -41,9 +41,11 @@ class ClassAgnosticCocoMetric(CocoMetric):
             raise ValueError(f'{ann_file} has no categories: nothing to evaluate')
         self.object_id = cats[0]['id']
         api.dataset['categories'] = [dict(id=self.object_id, name='object')]
-        for ann in api.dataset['annotations']:
+        for ann in api.dataset.get('annotations', []):  # MMDet omits the key for no objects
             ann['category_id'] = self.object_id
         api.createIndex()
+        # MMDet's COCO wrapper keeps aliases of the index it built first
+        api.img_ann_map, api.cat_img_map = api.imgToAnns, api.catToImgs
         self.cat_ids = [self.object_id]  # prediction label 0 -> the one category
 
     def process(self, data_batch, data_samples):

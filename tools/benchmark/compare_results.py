@@ -5,8 +5,9 @@
 Both files are ``learning.py`` results (a list of ``{"method", "variant", "seed", "readout",
 "metric", "value"}``). Every record of NEW is looked up in REFERENCE by its key (all fields but
 ``value``) and counted as ``identical`` (the same float), ``close`` (within ``--rtol`` relative),
-``different``, ``missing``, or ``new_metric`` (a metric REFERENCE has in no record: a figure
-added after it was written, e.g. ``bbox_mAP_agnostic``; listed, not a failure). Typical use:
+``different``, ``missing``, or ``new_metric`` (REFERENCE has the run and readout, but not this
+metric of it: a figure added after that run was written, e.g. ``bbox_mAP_agnostic``; listed, not
+a failure). Typical use:
 rerun part of the table at the current commit into a fresh folder, e.g. ``learning.py --seeds 0
 --out-dir work_dirs/learning-repro --results work_dirs/learning-repro/learning.json``, and
 compare it with the committed table. Prints the
@@ -40,15 +41,13 @@ def compare(reference, new, rtol=1e-6):
     """{'identical', 'close', 'different', 'missing', 'new_metric'} counts and the rows that
     are neither identical nor close."""
     ref = {tuple(r[k] for k in KEY): r['value'] for r in reference}
-    known = {r['metric'] for r in reference}
+    runs = {tuple(r[k] for k in KEY[:-1]) for r in reference}  # (method, ..., readout)
     counts = dict(identical=0, close=0, different=0, missing=0, new_metric=0)
     rows = []
     for r in new:
         key = tuple(r[k] for k in KEY)
-        if r['metric'] not in known:
-            kind = 'new_metric'
-        elif key not in ref:
-            kind = 'missing'
+        if key not in ref:
+            kind = 'new_metric' if key[:-1] in runs else 'missing'
         elif ref[key] == r['value']:
             kind = 'identical'
         elif abs(ref[key] - r['value']) <= rtol * max(abs(ref[key]), abs(r['value'])):

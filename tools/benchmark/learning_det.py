@@ -145,7 +145,8 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
                 train_encoder=False):
     """Train and score the detection readout of one frozen encoder (``checkpoint`` None:
     :func:`random_init_checkpoint` with ``seed``; ``train_encoder``: the encoder trains too, see
-    :func:`det_config`). Returns MMDet's ``coco/bbox_*`` metrics (0-1)."""
+    :func:`det_config`). Returns MMDet's ``coco/bbox_*`` metrics and the class-agnostic
+    ``coco_agnostic/bbox_*`` ones (0-1; readouts run before it have only the first)."""
     done = osp.join(work_dir, 'det_metrics.json')
     if osp.isfile(done):
         with open(done) as f:
