@@ -258,10 +258,14 @@ def _coco_boxes(path):
     return boxes
 
 
+def _build_metric(cfg):
+    from mmdet.registry import METRICS
+    return METRICS.build(cfg)
+
+
 def _score(metric, boxes, labels):
     """Feed ``metric`` one prediction per box, with ``labels`` (0-based), and evaluate."""
-    from mmdet.registry import METRICS
-    metric = METRICS.build(metric)
+    metric = _build_metric(metric)
     metric.dataset_meta = dict(classes=('disc', 'square'))
     for img in (1, 2):
         own = [(b, lab) for b, lab in zip(boxes, labels) if b[0] == img]
@@ -300,6 +304,5 @@ def test_class_agnostic_coco_metric_scores_boxes_whatever_their_class(tmp_path):
     empty = json.loads(ann.read_text())
     del empty['annotations']
     (tmp_path / 'empty.json').write_text(json.dumps(empty))
-    from mmdet.registry import METRICS
-    metric = METRICS.build(dict(agnostic, ann_file=str(tmp_path / 'empty.json')))
+    metric = _build_metric(dict(agnostic, ann_file=str(tmp_path / 'empty.json')))
     assert metric.cat_ids == [1] and metric._coco_api.anns == {}

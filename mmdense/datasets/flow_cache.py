@@ -16,6 +16,7 @@ import os
 import os.path as osp
 from collections import defaultdict
 
+from mmdense.utils.checkpoint import atomic_write_bytes
 from mmdense.utils.jobs import run_jobs
 from .flow_estimators import build_flow_estimator
 from .frame_pair import FramePairDataset
@@ -61,11 +62,8 @@ def load_flow_index(out_dir):
 
 def write_flow_index(out_dir, meta, pairs):
     """Write ``flow_index.json`` atomically."""
-    path = osp.join(out_dir, INDEX_NAME)
-    tmp = osp.join(out_dir, f'.{INDEX_NAME}.tmp')
-    with open(tmp, 'w') as f:
-        json.dump(dict(meta=meta, pairs={k: sorted(v) for k, v in sorted(pairs.items())}), f)
-    os.replace(tmp, path)
+    index = dict(meta=meta, pairs={k: sorted(v) for k, v in sorted(pairs.items())})
+    atomic_write_bytes(json.dumps(index).encode(), osp.join(out_dir, INDEX_NAME))
 
 
 def _work(args):

@@ -7,12 +7,14 @@ Both files are ``learning.py`` results (a list of ``{"method", "variant", "seed"
 ``value``) and counted as ``identical`` (the same float), ``close`` (within ``--rtol`` relative),
 ``different``, ``missing``, or ``new_metric`` (REFERENCE has the run and readout, but not this
 metric of it: a figure added after that run was written, e.g. ``bbox_mAP_agnostic``; listed, not
-a failure). Typical use:
-rerun part of the table at the current commit into a fresh folder, e.g. ``learning.py --seeds 0
---out-dir work_dirs/learning-repro --results work_dirs/learning-repro/learning.json``, and
-compare it with the committed table. Prints the
-counts and every record that is neither identical nor close; writes them as JSON to ``--out``
-(atomically) when given. Exits with status 1 when a record differs or is missing.
+a failure).
+
+Typical use: rerun part of the table at the current commit into a fresh folder, e.g.
+``learning.py --seeds 0 --out-dir work_dirs/learning-repro --results
+work_dirs/learning-repro/learning.json``, and compare it with the committed table.
+
+Prints the counts and every record that is neither identical nor close; writes them as JSON to
+``--out`` (atomically) when given. Exits with status 1 when a record differs or is missing.
 """
 import argparse
 import json

@@ -118,11 +118,8 @@ def summarize(res, args):
     summary = dict(args={k: v for k, v in vars(args).items() if k not in ('child', 'out')},
                    given=res['given'], online=res['online'], ratio=ratio, flow_share=share)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        tmp = f'{args.out}.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(summary, f, indent=1)
-        os.replace(tmp, args.out)
+        from mmdense.utils.checkpoint import atomic_write_bytes
+        atomic_write_bytes(json.dumps(summary, indent=1).encode(), args.out)
         print(f'results written to {args.out}')
     return summary
 

@@ -49,7 +49,6 @@ import json
 import os
 import os.path as osp
 import sys
-import tempfile
 import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -177,13 +176,10 @@ def load_results(path):
 
 
 def save_results(path, records):
-    """Atomic write (temp file + rename): an interrupted run never leaves a cut file."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(path)), suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(records, f, indent=1)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private
-    os.replace(tmp, path)
+    """Atomic write (:func:`mmdense.utils.checkpoint.atomic_write_bytes`): an interrupted run
+    never leaves a cut file."""
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    atomic_write_bytes(json.dumps(records, indent=1).encode(), path)
 
 
 def part_of(readout):

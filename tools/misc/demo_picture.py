@@ -11,7 +11,6 @@ head reads (the 3 leading principal components as RGB, one basis per run for all
 Rows: ``--frames`` val frames spread over the val split. Prints the PNG's path.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -78,6 +77,7 @@ def make_picture(config, runs, out, frames=3, data_root=None, scale=2):
     from mmengine.registry import DATASETS, init_default_scope
 
     import mmdense  # noqa: F401  (registries, safe checkpoint loading)
+    from mmdense.utils.checkpoint import atomic_write_bytes
     from dense_eval import pca_rgb
 
     cfg = Config.fromfile(config)
@@ -125,11 +125,10 @@ def make_picture(config, runs, out, frames=3, data_root=None, scale=2):
             if tile.shape[:2] != (th, tw):
                 tile = cv2.resize(tile, (tw, th), interpolation=cv2.INTER_NEAREST)
             canvas[HEADER + r * th:HEADER + (r + 1) * th, c * tw:(c + 1) * tw] = tile
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    tmp = f'{out}.tmp.png'
-    if not cv2.imwrite(tmp, canvas):
-        raise OSError(f'could not write {out}')
-    os.replace(tmp, out)
+    ok, png = cv2.imencode('.png', canvas)
+    if not ok:
+        raise OSError(f'could not encode {out} as PNG')
+    atomic_write_bytes(png.tobytes(), out)
     return dict(path=out, columns=columns, rows=[dataset.get_data_info(i)['img_path']
                                                  for i in picks],
                 tile=(th, tw), header=HEADER)
