@@ -1,4 +1,6 @@
-"""Every pair pipeline in configs/ puts one scene point at the two positions its model pairs.
+"""Every pair pipeline in configs/, and every pretraining run of the learning benchmark (its demo
+configs with crops fitted to its world, ``tools/benchmark/learning.py``), puts one scene point at
+the two positions its model pairs.
 
 Issue 15 items 2-3. Each train pipeline is read from its config (mmengine ``Config``), with its
 photometric transforms removed (they move no pixel, and would scramble the code below) and its
@@ -101,12 +103,32 @@ def _datasets(ds):
         yield ds
 
 
+def _benchmark_configs():
+    """(name, config) of every pretraining run of the learning benchmark
+    (``tools/benchmark/learning.py``): the demo configs with their crops fitted to the
+    benchmark world's frames (64x64 of 96x128) and their variants' model overrides."""
+    import sys
+    import tempfile
+    sys.path.insert(0, osp.join(REPO, 'tools', 'benchmark'))
+    import learning
+    with tempfile.TemporaryDirectory() as root:  # the world's size is all the config reads
+        with open(osp.join(root, 'meta.json'), 'w') as f:
+            json.dump(dict(params=dict(height=96, width=128)), f)
+        for (method, variant), (config, _, _) in sorted(learning.RUNS.items()):
+            if config is None or method == 'supervised':
+                continue
+            cfg = learning.pretrain_config(method, variant, 0, root, 'ucm', osp.join(root, 'w'),
+                                           300, init='moco.pth')  # (moco-init's start)
+            yield f'tools/benchmark/learning.py:{method}-{variant}', cfg
+
+
 def _collect():
     cases = {}
     paths = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
                    if '_base_' not in p and f'{osp.sep}readout{osp.sep}' not in p)
-    for path in paths:
-        cfg = Config.fromfile(path).to_dict()
+    configs = [(osp.relpath(p, REPO), Config.fromfile(p)) for p in paths]
+    for path, cfg in configs + list(_benchmark_configs()):
+        cfg = cfg.to_dict()
         if 'train_dataloader' not in cfg or 'model' not in cfg:
             continue
         for ds in _datasets(cfg['train_dataloader']['dataset']):
@@ -124,7 +146,7 @@ def _collect():
             case = cases.setdefault(key, dict(configs=[], pipeline=geo, model=model,
                                               moving=moving, pair=ds.get('type') in (
                                                   'FramePairDataset', 'TransitivePairDataset')))
-            case['configs'].append(osp.relpath(path, REPO))
+            case['configs'].append(path)
     return list(cases.values())
 
 
@@ -132,7 +154,9 @@ CASES = _collect()
 
 
 def _case_id(case):
-    name = osp.splitext(osp.basename(case['configs'][0]))[0]
+    first = case['configs'][0]
+    name = first.replace('tools/benchmark/', '') if ':' in first else \
+        osp.splitext(osp.basename(first))[0]
     return name + (f'+{len(case["configs"]) - 1}' if len(case['configs']) > 1 else '')
 
 
@@ -237,7 +261,11 @@ def _vader_positives(case, packed, model):
 def _flowe_positives(case, packed, model):
     """The target FlowE regresses at each valid view-1 location: view 2's map warped by
     ``warp_target`` through the affines and the flow the model uses. View 2 itself (its code, at
-    view resolution) stands for the target projection, so every view pixel is a location."""
+    view resolution) stands for the target projection, so every view pixel is a location.
+
+    The ``'identity'`` correspondence (the no-flow ablation) pairs the same *frame* position of
+    the two frames by design, whatever moved: in a moving pair its positives must be ``SHIFT``
+    apart in the scene, so the check compares frame positions there."""
     v1, v2 = (v[None].float() for v in packed['inputs'])
     ds = [packed['data_samples']]
     view = tuple(v1.shape[-2:])
@@ -250,7 +278,10 @@ def _flowe_positives(case, packed, model):
     assert valid.any(), 'FlowE found no valid location in a synthetic pair'
     pts = feature_grid_coords(1, *view, 1, dtype=torch.float64).flatten(2)[0][:, valid]
     tgt = warped[0].flatten(1)[:, valid].double()
-    return _point_errors(_scene_at(v1[0], pts), (tgt[:2] / tgt[2].clamp_min(1e-6), tgt[2]))
+    tgt_at = tgt[:2] / tgt[2].clamp_min(1e-6)
+    if model.correspondence == 'identity' and case['moving']:
+        tgt_at = tgt_at + tgt_at.new_tensor(SHIFT)[:, None]  # frame 2's scene -> frame position
+    return _point_errors(_scene_at(v1[0], pts), (tgt_at, tgt[2]))
 
 
 def _hiergroup_positives(case, packed, model):
@@ -373,6 +404,11 @@ def test_every_method_with_dense_positives_is_covered():
                 'vader_resnet50-fpn_4xb32-6m-iters_in1k.py',
                 'flowe_resnet50-d8_64xb2-lars-60k_bdd100k.py'):
         assert cfg in names
+    # the learning benchmark's runs, with their crops fitted to its world
+    for run in ('flowe-main', 'flowe-no-flow', 'cacl-main', 'cacl-global-head', 'vader-main',
+                'vader-moco-init', 'hiergroup-main', 'hiergroup-random-regions',
+                'hiergroup-object-edges'):
+        assert f'learning.py:{run}' in names
 
 
 @pytest.mark.parametrize('case', CASES, ids=[_case_id(c) for c in CASES])
