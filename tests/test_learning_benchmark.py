@@ -427,3 +427,65 @@ def test_compare_results_counts_and_fails_on_a_difference(tmp_path):
     (tmp_path / 'bad.json').write_text('[{"method": "flowe"}]')
     with pytest.raises(SystemExit, match='bad.json: expected a list'):
         compare_results.main([str(tmp_path / 'ref.json'), str(tmp_path / 'bad.json')])
+
+
+def test_dilated_det_readout_reads_at_output_stride_8_and_resumes(tmp_path):
+    """tools/benchmark/det_dilated_readout.py at smoke size: both encoders read both ways, the
+    dilated readout's anchors and RoIs sit at the strides its features have, the random
+    encoder is one set of weights with BN statistics of the geometry it is read with, and a
+    rerun runs nothing."""
+    import math
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    script = osp.join(REPO, 'tools/benchmark/det_dilated_readout.py')
+    results = tmp_path / 'dil.json'
+    args = [sys.executable, script, '--smoke', '--seeds', '0', '--learning-dir',
+            str(tmp_path / 'learn'), '--out-dir', str(tmp_path / 'det'), '--results', str(results)]
+    r = run_tool(args)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    records = json.loads(results.read_text())
+    got = {(rec['encoder'], rec['geometry'], rec['metric']) for rec in records}
+    assert got == {(e, g, m) for e in ('random', 'supervised') for g in ('standard', 'dilated')
+                   for m in ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_agnostic',
+                             'bbox_mAP_agnostic_50')}
+    assert all(0 <= rec['value'] <= 100 for rec in records)
+    assert 'dilated - standard' in r.stdout and 'supervised - random init, dilated' in r.stdout
+    det = tmp_path / 'det'
+    # the dilated readout: every FPN level's anchor stride is the stride its feature map has
+    cfg = Config.fromfile(str(det / 'random-s0-dilated' / 'det_config.py'))
+    assert tuple(cfg.model.backbone.strides) == (1, 2, 1, 1)
+    assert tuple(cfg.model.backbone.dilations) == (1, 1, 2, 4)
+    assert list(cfg.model.roi_head.bbox_roi_extractor.featmap_strides) == [4, 8, 8, 8]
+    import mmdense  # noqa: F401
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model).eval()
+    h, w = 96, 128
+    with torch.no_grad():
+        feats = model.neck(model.backbone(torch.zeros(1, 3, h, w)))
+    strides = cfg.model.rpn_head.anchor_generator.strides
+    assert len(feats) == len(strides)
+    for f, s in zip(feats, strides):
+        assert tuple(f.shape[-2:]) == (math.ceil(h / s), math.ceil(w / s)), (f.shape, s)
+    # one random encoder, read two ways: the same weights; BN statistics differ only where
+    # the dilation changes the activations (layer3, layer4)
+    std = torch.load(det / 'random-s0-standard' / 'random_init.pth', weights_only=True)
+    dil = torch.load(det / 'random-s0-dilated' / 'random_init.pth', weights_only=True)
+    std, dil = std['state_dict'], dil['state_dict']
+    differ = {k for k in std if not torch.equal(std[k], dil[k])}
+    assert differ and all(k.split('.')[1] in ('layer3', 'layer4') and 'running_' in k
+                          for k in differ)
+    # the supervised readouts read the supervised checkpoint, both ways
+    key = 'backbone.layer4.1.conv2.weight'
+    sup = torch.load(tmp_path / 'learn' / 'runs' / 'supervised-main-s0' / 'iter_2.pth',
+                     weights_only=False)['state_dict'][key]
+    for geo in ('standard', 'dilated'):
+        read = torch.load(det / f'supervised-s0-{geo}' / 'iter_2.pth',
+                          weights_only=False)['state_dict'][key]
+        assert torch.equal(read, sup)
+    # resumable
+    r = run_tool(args)
+    assert r.returncode == 0 and '4 readouts, 4 already in' in r.stdout
+    assert json.loads(results.read_text()) == records

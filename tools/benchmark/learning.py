@@ -59,6 +59,8 @@ from child_run import scalar_rows, train_in_child  # noqa: E402
 RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
 #: the benchmark world (mmdense.datasets.generate_demo_world arguments)
 WORLD = dict(num_clips=200, frames_per_clip=6, height=96, width=128, val_clips=40, seed=0)
+#: ``--smoke``'s world (seconds)
+SMOKE_WORLD = dict(WORLD, num_clips=4, frames_per_clip=3, val_clips=1)
 #: the readouts use every READOUT_STRIDE-th frame of each clip (frames 0 and 3)
 READOUT_STRIDE = 3
 #: train clips held out by ``--tune`` (recipe selection never sees the val clips)
@@ -876,7 +878,7 @@ def main(argv=None):
     init_default_scope('mmdense')
     recipe, world = READOUT, WORLD
     if args.smoke:
-        world = dict(WORLD, num_clips=4, frames_per_clip=3, val_clips=1)
+        world = SMOKE_WORLD
         recipe = dict(READOUT, iters=5)
         if args.methods == list(METHODS):
             args.methods = ['flowe', 'random']

@@ -28,6 +28,9 @@ DET_CONFIG = osp.join(REPO,
 DET_ITERS = 600
 DET_ARCH = 'r18'
 DET_READOUT = f'faster-rcnn-fpn@{DET_ARCH}'
+#: the dilated pretraining encoders' geometry (FlowE, CACL, supervised: output stride 8), for
+#: reading them with it (``dilated=True``; ``det_dilated_readout.py``), not the table's default
+DILATED = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
 #: the ``detector-trained`` diagnostic's readout: the same detector and schedule with the
 #: encoder trained too (no frozen stage, BN trained), a ceiling for the frozen readout's budget
 DET_TRAINED_READOUT = f'faster-rcnn-fpn-trained@{DET_ARCH}'
@@ -53,12 +56,29 @@ def readout_val_annotations(root):
     return out
 
 
-def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, train_encoder=False):
+def dilate(cfg):
+    """Read the encoder of detection config ``cfg`` with :data:`DILATED` geometry: the
+    backbone's strides and dilations, and the strides of the levels the RPN's anchors and the
+    RoI extractor read (C2-C5 at 4, 8, 8, 8; the FPN's extra level at twice C5's)."""
+    cfg.model.backbone.update(DILATED)
+    stage = [4]  # the stem's output stride
+    for s in DILATED['strides'][1:]:
+        stage.append(stage[-1] * s)
+    cfg.model.rpn_head.anchor_generator.strides = stage + [2 * stage[-1]]
+    cfg.model.roi_head.bbox_roi_extractor.featmap_strides = stage
+    return cfg
+
+
+def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, train_encoder=False,
+               dilated=False):
     """The readout config: the demo-world Faster R-CNN FPN readout on the world at ``root``
     (``train_encoder``: the encoder is trained with the rest, from ``checkpoint``: no frozen
-    stage, BN layers trained and in train mode)."""
+    stage, BN layers trained and in train mode; ``dilated``: the encoder is read with
+    :data:`DILATED` geometry, :func:`dilate`)."""
     from mmengine.config import Config
     cfg = Config.fromfile(DET_CONFIG)
+    if dilated:
+        dilate(cfg)
     with open(osp.join(root, 'meta.json')) as f:
         params = json.load(f)['params']
     height, width = params['height'], params['width']
@@ -107,11 +127,12 @@ def _last_metrics(work_dir):
     return out
 
 
-def random_init_checkpoint(root, seed, path, frames=256, batch=16):
+def random_init_checkpoint(root, seed, path, frames=256, batch=16, dilated=False):
     """The random-init encoder of the detection rows, as a checkpoint
     (:func:`mmdense.evaluation.random_init_checkpoint`): the readout's ResNet-18 with MMDet's
     initialisation drawn with ``seed``, and BN running statistics of the first ``frames`` of
-    the world's readout-train frames (BN in train mode, cumulative averages, no gradient step).
+    the world's readout-train frames (BN in train mode, cumulative averages, no gradient step;
+    with ``dilated``, of the encoder with :data:`DILATED` geometry: the same weights).
 
     Every pretrained encoder carries BN statistics of the world's frames; with these the
     random-init row differs from the pretrained rows only in its weights (MMDet's default
@@ -124,6 +145,8 @@ def random_init_checkpoint(root, seed, path, frames=256, batch=16):
     from learning import read_split_lines, read_world_map
     from mmdense.evaluation.random_init import random_init_checkpoint as write
     cfg = Config.fromfile(DET_CONFIG)
+    if dilated:
+        dilate(cfg)
     prep = cfg.model.data_preprocessor
     names = read_split_lines(root, 'readout_train')[:frames]
     mean = torch.tensor(prep.mean).view(1, 3, 1, 1)
@@ -142,21 +165,24 @@ def random_init_checkpoint(root, seed, path, frames=256, batch=16):
 
 
 def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
-                train_encoder=False):
+                train_encoder=False, dilated=False):
     """Train and score the detection readout of one frozen encoder (``checkpoint`` None:
-    :func:`random_init_checkpoint` with ``seed``; ``train_encoder``: the encoder trains too, see
-    :func:`det_config`). Returns MMDet's ``coco/bbox_*`` metrics and the class-agnostic
-    ``coco_agnostic/bbox_*`` ones (0-1; readouts run before it have only the first)."""
+    :func:`random_init_checkpoint` with ``seed``; ``train_encoder``: the encoder trains too;
+    ``dilated``: read with :data:`DILATED` geometry; see :func:`det_config`). Returns MMDet's
+    ``coco/bbox_*`` metrics and the class-agnostic ``coco_agnostic/bbox_*`` ones (0-1; readouts
+    run before it have only the first)."""
     done = osp.join(work_dir, 'det_metrics.json')
     if osp.isfile(done):
         with open(done) as f:
             return json.load(f)
     os.makedirs(work_dir, exist_ok=True)
     if checkpoint is None:
-        checkpoint = random_init_checkpoint(root, seed, osp.join(work_dir, 'random_init.pth'))
-    cfg = det_config(root, checkpoint, seed, work_dir, iters, train_encoder)
-    log(f'detection readout ({iters} iterations{", encoder trained" if train_encoder else ""}) '
-        f'of {checkpoint} seed {seed} -> {work_dir}')
+        checkpoint = random_init_checkpoint(root, seed, osp.join(work_dir, 'random_init.pth'),
+                                            dilated=dilated)
+    cfg = det_config(root, checkpoint, seed, work_dir, iters, train_encoder, dilated)
+    how = ', encoder trained' if train_encoder else ''
+    how += ', read dilated' if dilated else ''
+    log(f'detection readout ({iters} iterations{how}) of {checkpoint} seed {seed} -> {work_dir}')
     what = f'detection readout of {checkpoint}'
     hint = '; a NaN or infinite loss stops it'
     train_in_child(cfg, work_dir, what, 'det_config.py', 'det.log', hint=hint)
