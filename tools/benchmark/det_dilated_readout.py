@@ -70,11 +70,11 @@ def _seeds(by_seed, fmt='.1f'):
     return ', '.join(format(by_seed[s], fmt) for s in sorted(by_seed))
 
 
-def _ms(vals):
+def _ms(vals, sign=''):
     vals = list(vals)
     if not vals:
         return 'n/a'
-    return f'{np.mean(vals):.1f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0.:.1f}'
+    return f'{np.mean(vals):{sign}.1f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0.:.1f}'
 
 
 def report(records):
@@ -93,14 +93,14 @@ def report(records):
             diff = [dil[s] - std[s] for s in both]
             lines.append(f'| {enc} | {_ms(std.values())} ({_seeds(std)}) | '
                          f'{_ms(dil.values())} ({_seeds(dil)}) | '
-                         f'{_ms(diff)} ({_seeds(dict(zip(both, diff)), "+.1f")}) |')
+                         f'{_ms(diff, "+")} ({_seeds(dict(zip(both, diff)), "+.1f")}) |')
             lead[enc] = (std, dil)
         for geo, i in (('standard', 0), ('dilated', 1)):
             sup, rnd = lead['supervised'][i], lead['random'][i]
             both = sorted(set(sup) & set(rnd))
             if both:
                 gap = [sup[s] - rnd[s] for s in both]
-                lines.append(f'\nsupervised - random init, {geo}: {_ms(gap)} '
+                lines.append(f'\nsupervised - random init, {geo}: {_ms(gap, "+")} '
                              f'(seeds {_seeds(dict(zip(both, gap)), "+.1f")})')
         lines.append('')
     return '\n'.join(lines)
