@@ -16,20 +16,23 @@ readout (``learning_det.det_readout``: 600 iterations, the run's seed) both ways
 * ``supervised``: the learning benchmark's supervised row of that seed (``learning.py``'s
   checkpoint in ``--learning-dir``; pretrained there when missing).
 
-Geometry ``standard`` is the table's readout (the baseline); ``dilated`` reads the encoder with
-:data:`learning_det.DILATED` (anchors and RoIs at strides 4, 8, 8, 8, the FPN's extra level at
-16). Prints, for the bbox mAP and the class-agnostic bbox mAP (in %), mean +- std per encoder and
-geometry, dilated minus standard for each encoder (the same seeds, paired), and the supervised
-row's lead over random init under each geometry. Every number goes to ``--results`` (a list of
-``{"encoder", "geometry", "seed", "metric", "value"}``), written atomically after every readout;
-finished readouts keep their metrics in their folders and are not run again.
+Geometries (``--geometries``): ``standard`` is the table's readout (the baseline); ``dilated``
+reads the encoder with :data:`learning_det.DILATED` (``learning_det.dilate``: anchors and RoIs at
+strides 4, 8, 8, 8, the FPN's extra level at 16; MMDet sizes anchors by stride, so they shrink as
+well: 16, 32, 32, 32, 64 px against 16-256 px); ``dilated-standard-anchors`` reads it dilated
+with the standard readout's anchor sizes, so only the feature strides change. Prints, for the
+bbox mAP and the class-agnostic bbox mAP (in %), mean +- std (over seeds, ``np.std`` as the
+learning table) per encoder and geometry, each geometry minus standard for each encoder (the same
+seeds, paired), and the supervised row's lead over random init under each geometry. Every number
+goes to ``--results`` (a list of ``{"encoder", "geometry", "seed", "det_iters",
+"pretrain_iters", "metric", "value"}``), written atomically after every readout; finished
+readouts keep their metrics in their folders (named with their iterations) and are not run
+again.
 """
 import argparse
 import os.path as osp
 import sys
 import time
-
-import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import learning  # noqa: E402
@@ -38,11 +41,10 @@ import learning_det  # noqa: E402
 REPO = learning.REPO
 RESULTS = osp.join(REPO, 'tools/benchmark/results/det_dilated_readout.json')
 ENCODERS = ('random', 'supervised')
-GEOMETRIES = ('standard', 'dilated')
-#: learning_det's metric keys -> this file's metric names (values in %)
-METRICS = {'coco/bbox_mAP': 'bbox_mAP', 'coco/bbox_mAP_50': 'bbox_mAP_50',
-           'coco_agnostic/bbox_mAP': 'bbox_mAP_agnostic',
-           'coco_agnostic/bbox_mAP_50': 'bbox_mAP_agnostic_50'}
+#: geometry -> (dilated, anchor_sizes) of ``learning_det.det_readout``
+GEOMETRIES = {'standard': (False, 'stride'), 'dilated': (True, 'stride'),
+              'dilated-standard-anchors': (True, 'standard')}
+RUN_KEY = ('encoder', 'geometry', 'seed', 'det_iters', 'pretrain_iters')
 
 
 def readout(encoder, geometry, seed, root, learning_dir, out_dir, iters,
@@ -52,12 +54,16 @@ def readout(encoder, geometry, seed, root, learning_dir, out_dir, iters,
     if encoder == 'supervised':
         ckpt = learning.pretrain('supervised', 'main', seed, root, None, learning_dir,
                                  pretrain_iters)
-    work = osp.join(out_dir, f'{encoder}-s{seed}-{geometry}')
+    # the iterations name the folder: a run of another length never reads these metrics back
+    work = osp.join(out_dir, f'{encoder}-s{seed}-{geometry}-{iters}it')
+    if encoder == 'supervised':
+        work += f'-pre{pretrain_iters}it'
+    dilated, anchor_sizes = GEOMETRIES[geometry]
     metrics = learning_det.det_readout(root, ckpt, seed, work, iters, log=learning.log,
-                                       dilated=geometry == 'dilated')
-    return [dict(encoder=encoder, geometry=geometry, seed=seed, metric=name,
-                 value=round(100 * metrics[key], 2))
-            for key, name in METRICS.items() if key in metrics]
+                                       dilated=dilated, anchor_sizes=anchor_sizes)
+    run = dict(zip(RUN_KEY, (encoder, geometry, seed, iters, pretrain_iters)))
+    return [dict(run, metric=name, value=value)
+            for name, value in learning_det.det_scores(metrics)]
 
 
 def _values(records, encoder, geometry, metric):
@@ -71,37 +77,40 @@ def _seeds(by_seed, fmt='.1f'):
 
 
 def _ms(vals, sign=''):
+    """'mean ± std' (``learning._ms``: the learning table's convention)."""
     vals = list(vals)
     if not vals:
         return 'n/a'
-    return f'{np.mean(vals):{sign}.1f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0.:.1f}'
+    mean, std = learning._ms(vals)
+    return f'{mean:{sign}.1f} ± {std:.1f}'
 
 
 def report(records):
-    """Markdown: scores per encoder and geometry, dilated minus standard (paired by seed), and
-    supervised minus random init per geometry."""
+    """Markdown: scores per encoder and geometry, each geometry minus standard (paired by seed),
+    and supervised minus random init per geometry (``records`` of one setting: the same
+    iterations)."""
+    geos = [g for g in GEOMETRIES if any(r['geometry'] == g for r in records)]
+    others = [g for g in geos if g != 'standard']
     lines = []
     for metric in ('bbox_mAP', 'bbox_mAP_agnostic'):
-        lines += [f'### {metric} (%)', '',
-                  '| encoder | standard (seeds) | dilated (seeds) | dilated - standard (seeds) |',
-                  '|---|---|---|---|']
-        lead = {}
+        head = '| encoder | ' + ' | '.join(f'{g} (seeds)' for g in geos)
+        head += ''.join(f' | {g} - standard (seeds)' for g in others) + ' |'
+        lines += [f'### {metric} (%)', '', head, '|---' * (1 + len(geos) + len(others)) + '|']
+        vals = {(e, g): _values(records, e, g, metric) for e in ENCODERS for g in geos}
         for enc in ENCODERS:
-            std = _values(records, enc, 'standard', metric)
-            dil = _values(records, enc, 'dilated', metric)
-            both = sorted(set(std) & set(dil))
-            diff = [dil[s] - std[s] for s in both]
-            lines.append(f'| {enc} | {_ms(std.values())} ({_seeds(std)}) | '
-                         f'{_ms(dil.values())} ({_seeds(dil)}) | '
-                         f'{_ms(diff, "+")} ({_seeds(dict(zip(both, diff)), "+.1f")}) |')
-            lead[enc] = (std, dil)
-        for geo, i in (('standard', 0), ('dilated', 1)):
-            sup, rnd = lead['supervised'][i], lead['random'][i]
-            both = sorted(set(sup) & set(rnd))
-            if both:
-                gap = [sup[s] - rnd[s] for s in both]
-                lines.append(f'\nsupervised - random init, {geo}: {_ms(gap, "+")} '
-                             f'(seeds {_seeds(dict(zip(both, gap)), "+.1f")})')
+            row = [f'{_ms(vals[enc, g].values())} ({_seeds(vals[enc, g])})' for g in geos]
+            base = vals[enc, 'standard'] if 'standard' in geos else {}
+            for g in others:
+                diff = {s: v - base[s] for s, v in vals[enc, g].items() if s in base}
+                row.append(f'{_ms(diff.values(), "+")} ({_seeds(diff, "+.1f")})')
+            lines.append(f'| {enc} | ' + ' | '.join(row) + ' |')
+        lines.append('')
+        for g in geos:
+            sup, rnd = vals['supervised', g], vals['random', g]
+            gap = {s: sup[s] - rnd[s] for s in sup if s in rnd}
+            if gap:
+                lines.append(f'supervised - random init, {g}: {_ms(gap.values(), "+")} '
+                             f'(seeds {_seeds(gap, "+.1f")})')
         lines.append('')
     return '\n'.join(lines)
 
@@ -110,6 +119,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--seeds', nargs='+', type=int, default=list(learning.SEEDS))
+    parser.add_argument('--geometries', nargs='+', default=list(GEOMETRIES), choices=GEOMETRIES)
     parser.add_argument('--learning-dir', default=osp.join(REPO, 'work_dirs/learning'),
                         help="learning.py's --out-dir: its world and supervised checkpoints")
     parser.add_argument('--out-dir', default=osp.join(REPO, 'work_dirs/det_dilated'))
@@ -121,6 +131,10 @@ def main(argv=None):
                         help="learning.py's tiny world, 2 iterations of everything (tests)")
     args = parser.parse_args(argv)
     if args.smoke:
+        if osp.abspath(args.results) == RESULTS or \
+                osp.abspath(args.out_dir) == parser.get_default('out_dir'):
+            parser.error('--smoke needs its own --results and --out-dir (its 2-iteration '
+                         'figures must not land next to the real ones)')
         args.det_iters = args.pretrain_iters = 2
     args.learning_dir, args.out_dir, args.results = (
         osp.abspath(p) for p in (args.learning_dir, args.out_dir, args.results))
@@ -130,12 +144,13 @@ def main(argv=None):
     world = learning.SMOKE_WORLD if args.smoke else learning.WORLD
     root, _ = learning.make_world(args.learning_dir, world, with_ucm=False)
     records = learning.load_results(args.results)
-    todo = [(e, g, s) for s in args.seeds for e in ENCODERS for g in GEOMETRIES]
-    pending = [t for t in todo if not any((r['encoder'], r['geometry'], r['seed']) == t
-                                          for r in records)]
+    todo = [(e, g, s, args.det_iters, args.pretrain_iters)
+            for s in args.seeds for e in ENCODERS for g in args.geometries]
+    done = {tuple(r[k] for k in RUN_KEY) for r in records}
+    pending = [t for t in todo if t not in done]
     learning.log(f'{len(todo)} readouts, {len(todo) - len(pending)} already in {args.results}')
     t0 = time.time()
-    for i, (enc, geo, seed) in enumerate(pending):
+    for i, (enc, geo, seed, _, _) in enumerate(pending):
         recs = readout(enc, geo, seed, root, args.learning_dir, args.out_dir, args.det_iters,
                        args.pretrain_iters)
         records = learning.load_results(args.results) + recs
@@ -144,7 +159,10 @@ def main(argv=None):
         scores = ', '.join(f"{r['metric']} {r['value']:.1f}" for r in recs)
         learning.log(f'[{i + 1}/{len(pending)}] {enc} seed {seed} {geo}: {scores}; '
                      f'eta {time.strftime("%H:%M:%S", time.gmtime(eta))}')
-    print(report(records))
+    # every geometry of these seeds and iterations (the baseline too, when run earlier)
+    setting = {(s, args.det_iters, args.pretrain_iters) for s in args.seeds}
+    print(report([r for r in records
+                  if (r['seed'], r['det_iters'], r['pretrain_iters']) in setting]))
     return records
 
 

@@ -744,10 +744,8 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
         metrics = ld.det_readout(root, ckpt, seed, work_dir, det_iters or ld.DET_ITERS, log=log,
                                  train_encoder=trained)
         readout = ld.DET_TRAINED_READOUT if trained else ld.DET_READOUT
-        for key in ('bbox_mAP', 'bbox_mAP_50'):  # MMDet's CocoMetric, in % like the others
-            add(readout, key, 100 * metrics[f'coco/{key}'])
-        if 'coco_agnostic/bbox_mAP' in metrics:  # readouts run before it have no such figure
-            add(readout, 'bbox_mAP_agnostic', 100 * metrics['coco_agnostic/bbox_mAP'])
+        for key, value in ld.det_scores(metrics):  # in % like the others
+            add(readout, key, value)
         return recs
 
     if method == 'random' and part == 'seg':

@@ -10,6 +10,8 @@ are trained) pointed at the benchmark world, with :data:`DET_ITERS` iterations (
 stretched to them) and the run's seed. Every encoder is read as a plain ResNet-18 C2-C5 (a
 dilated pretraining encoder loads with the standard strides: dilation does not change parameter
 shapes), so all detection rows compare with one random-init row (``faster-rcnn-fpn@r18``).
+``dilated=True`` reads it with the dilated encoders' own geometry instead (:func:`dilate`; used
+by ``det_dilated_readout.py``, not by the table).
 Each readout runs ``tools/train.py`` (a real mmengine Runner) in a child process; its metrics
 are kept in ``det_metrics.json`` in the run's folder, so a finished readout is not run again.
 """
@@ -56,29 +58,39 @@ def readout_val_annotations(root):
     return out
 
 
-def dilate(cfg):
+def dilate(cfg, anchor_sizes='stride'):
     """Read the encoder of detection config ``cfg`` with :data:`DILATED` geometry: the
     backbone's strides and dilations, and the strides of the levels the RPN's anchors and the
-    RoI extractor read (C2-C5 at 4, 8, 8, 8; the FPN's extra level at twice C5's)."""
+    RoI extractor read (C2-C5 at 4, 8, 8, 8; the FPN's extra level at twice C5's).
+
+    ``anchor_sizes``: ``'stride'`` sizes each level's anchors by its stride, MMDet's default
+    (``base_sizes`` = ``strides``), so the anchors change too: 16, 32, 32, 32, 64 px against the
+    standard readout's 16-256 px (``scales=[4]``); ``'standard'`` keeps the standard readout's
+    sizes (``base_sizes`` = its strides), so only the feature strides change."""
+    if anchor_sizes not in ('stride', 'standard'):
+        raise ValueError(f"anchor_sizes must be 'stride' or 'standard', got {anchor_sizes!r}")
+    anchors = cfg.model.rpn_head.anchor_generator
+    if anchor_sizes == 'standard':
+        anchors.base_sizes = list(anchors.get('base_sizes') or anchors.strides)
     cfg.model.backbone.update(DILATED)
-    stage = [4]  # the stem's output stride
+    stage = [4 * DILATED['strides'][0]]  # the stem's output stride, times layer1's
     for s in DILATED['strides'][1:]:
         stage.append(stage[-1] * s)
-    cfg.model.rpn_head.anchor_generator.strides = stage + [2 * stage[-1]]
+    anchors.strides = stage + [2 * stage[-1]]
     cfg.model.roi_head.bbox_roi_extractor.featmap_strides = stage
     return cfg
 
 
 def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, train_encoder=False,
-               dilated=False):
+               dilated=False, anchor_sizes='stride'):
     """The readout config: the demo-world Faster R-CNN FPN readout on the world at ``root``
     (``train_encoder``: the encoder is trained with the rest, from ``checkpoint``: no frozen
     stage, BN layers trained and in train mode; ``dilated``: the encoder is read with
-    :data:`DILATED` geometry, :func:`dilate`)."""
+    :data:`DILATED` geometry, and ``anchor_sizes`` as :func:`dilate` says)."""
     from mmengine.config import Config
     cfg = Config.fromfile(DET_CONFIG)
     if dilated:
-        dilate(cfg)
+        dilate(cfg, anchor_sizes)
     with open(osp.join(root, 'meta.json')) as f:
         params = json.load(f)['params']
     height, width = params['height'], params['width']
@@ -114,6 +126,16 @@ def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, train_encoder=
         dict(type='CheckInvalidLossHook', interval=10)]
     cfg.work_dir = work_dir
     return cfg
+
+
+def det_scores(metrics):
+    """(name, value in %) of a readout's metrics (:func:`det_readout`), as the results files
+    record them: MMDet's ``bbox_mAP`` / ``bbox_mAP_50`` and the class-agnostic
+    ``bbox_mAP_agnostic`` (readouts run before it have no such figure)."""
+    scores = [(key, 100 * metrics[f'coco/{key}']) for key in ('bbox_mAP', 'bbox_mAP_50')]
+    if 'coco_agnostic/bbox_mAP' in metrics:
+        scores.append(('bbox_mAP_agnostic', 100 * metrics['coco_agnostic/bbox_mAP']))
+    return scores
 
 
 def _last_metrics(work_dir):
@@ -165,10 +187,11 @@ def random_init_checkpoint(root, seed, path, frames=256, batch=16, dilated=False
 
 
 def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
-                train_encoder=False, dilated=False):
+                train_encoder=False, dilated=False, anchor_sizes='stride'):
     """Train and score the detection readout of one frozen encoder (``checkpoint`` None:
     :func:`random_init_checkpoint` with ``seed``; ``train_encoder``: the encoder trains too;
-    ``dilated``: read with :data:`DILATED` geometry; see :func:`det_config`). Returns MMDet's
+    ``dilated``, ``anchor_sizes``: read with :data:`DILATED` geometry; see :func:`det_config`).
+    Returns MMDet's
     ``coco/bbox_*`` metrics and the class-agnostic ``coco_agnostic/bbox_*`` ones (0-1; readouts
     run before it have only the first)."""
     done = osp.join(work_dir, 'det_metrics.json')
@@ -179,9 +202,10 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
     if checkpoint is None:
         checkpoint = random_init_checkpoint(root, seed, osp.join(work_dir, 'random_init.pth'),
                                             dilated=dilated)
-    cfg = det_config(root, checkpoint, seed, work_dir, iters, train_encoder, dilated)
+    cfg = det_config(root, checkpoint, seed, work_dir, iters, train_encoder, dilated,
+                     anchor_sizes)
     how = ', encoder trained' if train_encoder else ''
-    how += ', read dilated' if dilated else ''
+    how += f', read dilated ({anchor_sizes} anchor sizes)' if dilated else ''
     log(f'detection readout ({iters} iterations{how}) of {checkpoint} seed {seed} -> {work_dir}')
     what = f'detection readout of {checkpoint}'
     hint = '; a NaN or infinite loss stops it'

@@ -2,7 +2,8 @@
 # Faster R-CNN R50-FPN whose backbone is the pretraining encoder, loaded strictly from
 # `pretrained_ckpt` and frozen (stem + all four stages, BN in eval mode). FPN, RPN and the box
 # head are trained. Dilation does not change parameter shapes, so a dilated pretraining encoder
-# loads here with the standard strides (FPN needs strides 4-32).
+# loads here with the standard strides (strides 4-32, as the anchors and RoI extractor below
+# expect; tools/benchmark/learning_det.py's dilate() reads one with its own strides instead).
 custom_imports = dict(imports=['mmdense'], allow_failed_imports=False)
 _base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'
 pretrained_ckpt = None
