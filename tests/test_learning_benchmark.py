@@ -520,7 +520,7 @@ def test_dilated_det_readout_reads_at_output_stride_8_and_resumes(tmp_path):
         assert torch.equal(read, sup)
     # resumable
     r = run_tool(args)
-    assert r.returncode == 0 and '6 readouts, 6 already in' in r.stdout
+    assert r.returncode == 0 and '6 runs, 6 already in' in r.stdout
     assert json.loads(results.read_text()) == records
     # a smoke run never writes next to the real figures
     r = run_tool([sys.executable, script, '--smoke', '--seeds', '0'])

@@ -7,9 +7,10 @@ benchmark, not a test)
 
 The learning benchmark reads every encoder out for detection as a plain ResNet-18 (standard
 strides), so that all its detection rows share one random-init row. The supervised, FlowE and
-CACL encoders train dilated (:data:`learning_det.DILATED`: strides 1, 2, 1, 1, dilations 1, 1, 2,
-4, output stride 8). Here, for each seed, two encoders are read out by the same Faster R-CNN FPN
-readout (``learning_det.det_readout``: 600 iterations, the run's seed) both ways:
+CACL encoders train dilated (:func:`learning_det.dilated_geometry`, read from their config:
+strides 1, 2, 1, 1, dilations 1, 1, 2, 4, output stride 8). Here, for each seed, two encoders
+are read out by the same Faster R-CNN FPN readout (``learning_det.det_readout``: 600
+iterations, the run's seed) both ways:
 
 * ``random``: the readout's ResNet-18 at random init (MMDet's initialisation drawn with the seed,
   BN statistics of 256 world frames, computed with the geometry it is read with);
@@ -17,8 +18,8 @@ readout (``learning_det.det_readout``: 600 iterations, the run's seed) both ways
   checkpoint in ``--learning-dir``; pretrained there when missing).
 
 Geometries (``--geometries``): ``standard`` is the table's readout (the baseline); ``dilated``
-reads the encoder with :data:`learning_det.DILATED` (``learning_det.dilate``: anchors and RoIs at
-strides 4, 8, 8, 8, the FPN's extra level at 16; MMDet sizes anchors by stride, so they shrink as
+reads the encoder with that geometry (``learning_det.dilate``: anchors and RoIs at strides 4,
+8, 8, 8, the FPN's extra level at 16; MMDet sizes anchors by stride, so they shrink as
 well: 16, 32, 32, 32, 64 px against 16-256 px); ``dilated-standard-anchors`` reads it dilated
 with the standard readout's anchor sizes, so only the feature strides change. Prints, for the
 bbox mAP and the class-agnostic bbox mAP (in %), mean +- std (over seeds, ``np.std`` as the
@@ -32,7 +33,6 @@ again.
 import argparse
 import os.path as osp
 import sys
-import time
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import learning  # noqa: E402
@@ -143,22 +143,20 @@ def main(argv=None):
     init_default_scope('mmdense')
     world = learning.SMOKE_WORLD if args.smoke else learning.WORLD
     root, _ = learning.make_world(args.learning_dir, world, with_ucm=False)
-    records = learning.load_results(args.results)
     todo = [(e, g, s, args.det_iters, args.pretrain_iters)
             for s in args.seeds for e in ENCODERS for g in args.geometries]
-    done = {tuple(r[k] for k in RUN_KEY) for r in records}
-    pending = [t for t in todo if t not in done]
-    learning.log(f'{len(todo)} readouts, {len(todo) - len(pending)} already in {args.results}')
-    t0 = time.time()
-    for i, (enc, geo, seed, _, _) in enumerate(pending):
-        recs = readout(enc, geo, seed, root, args.learning_dir, args.out_dir, args.det_iters,
-                       args.pretrain_iters)
-        records = learning.load_results(args.results) + recs
-        learning.save_results(args.results, records)
-        eta = (time.time() - t0) / (i + 1) * (len(pending) - i - 1)
+
+    def is_done(records, item):
+        return any(tuple(r[k] for k in RUN_KEY) == item for r in records)
+
+    def describe(item, recs):
+        enc, geo, seed, _, _ = item
         scores = ', '.join(f"{r['metric']} {r['value']:.1f}" for r in recs)
-        learning.log(f'[{i + 1}/{len(pending)}] {enc} seed {seed} {geo}: {scores}; '
-                     f'eta {time.strftime("%H:%M:%S", time.gmtime(eta))}')
+        return f'{enc} seed {seed} {geo}: {scores}'
+
+    records = learning.run_pending(
+        todo, args.results, is_done,
+        lambda t: readout(*t[:3], root, args.learning_dir, args.out_dir, *t[3:]), describe)
     # every geometry of these seeds and iterations (the baseline too, when run earlier)
     setting = {(s, args.det_iters, args.pretrain_iters) for s in args.seeds}
     print(report([r for r in records

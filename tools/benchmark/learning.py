@@ -184,6 +184,29 @@ def save_results(path, records):
     atomic_write_bytes(json.dumps(records, indent=1).encode(), path)
 
 
+def run_pending(todo, results, is_done, run, describe):
+    """Run, one at a time, each item of ``todo`` whose records are not in the results file
+    ``results`` yet (``is_done(records, item)``): ``run(item)`` returns its records (None: the
+    item was skipped), which are appended to the re-read file (several runners may append) and
+    saved atomically; a progress line with an ETA names each (``describe(item, records)``).
+    Returns every record of the file."""
+    records = load_results(results)
+    pending = [t for t in todo if not is_done(records, t)]
+    log(f'{len(todo)} runs, {len(todo) - len(pending)} already in {results}')
+    t0, done = time.time(), 0
+    for i, item in enumerate(pending):
+        recs = run(item)
+        if recs is None:
+            continue
+        records = load_results(results) + recs
+        save_results(results, records)
+        done += 1
+        eta = (time.time() - t0) / done * (len(pending) - i - 1)
+        log(f'[{i + 1}/{len(pending)}] {describe(item, recs)}; '
+            f'eta {time.strftime("%H:%M:%S", time.gmtime(eta))}')
+    return records
+
+
 def part_of(readout):
     """The part of a run a readout belongs to: 'object' (Transitive's object readout and its
     encoder's effective rank), 'det' (the MMDet readout) or 'seg' (the seg readouts, their
@@ -915,26 +938,24 @@ def main(argv=None):
                     # MMDet readouts for the main settings (the issue's rows), not per variant
                     parts += ('det', ) if method in DET_METHODS and variant == 'main' else ()
                     todo += [(method, variant, seed, p) for p in parts if p in args.parts]
-    records = load_results(args.results)
-    t0, done = time.time(), 0
-    pending = [t for t in todo if not has_run(records, *t)]
-    log(f'{len(todo)} runs, {len(todo) - len(pending)} already in {args.results}')
-    for i, (method, variant, seed, part) in enumerate(pending):
+
+    def run(item):
+        method, variant, seed, part = item
         if tr_world is None and (part == 'object' or method == 'transitive'):
             log(f'skipped {method}/{variant} seed {seed} ({part} readout): '
                 'learning_transitive.py is not importable')
-            continue
-        recs = run_one(method, variant, seed, part, root, ucm, args.out_dir,
+            return None
+        return run_one(method, variant, seed, part, root, ucm, args.out_dir,
                        None if method == 'transitive' and not args.smoke else args.iters,
                        recipe, tr_world, args.pretrain_optim, args.det_iters)
-        records = load_results(args.results) + recs  # re-read: several runners may append
-        save_results(args.results, records)
-        done += 1
-        eta = (time.time() - t0) / done * (len(pending) - done)
+
+    def describe(item, recs):
+        method, variant, seed, _ = item
         scores = ', '.join(f"{r['readout']} {r['value']:.1f}" for r in recs
                            if r['metric'] in SCORE_METRICS)
-        log(f'[{i + 1}/{len(pending)}] {method}/{variant} seed {seed}: {scores}; '
-            f'eta {time.strftime("%H:%M:%S", time.gmtime(eta))}')
+        return f'{method}/{variant} seed {seed}: {scores}'
+
+    records = run_pending(todo, args.results, lambda recs, t: has_run(recs, *t), run, describe)
     write_reports(records, args.results, args.readme)
     print(markdown(records))
 

@@ -15,6 +15,7 @@ by ``det_dilated_readout.py``, not by the table).
 Each readout runs ``tools/train.py`` (a real mmengine Runner) in a child process; its metrics
 are kept in ``det_metrics.json`` in the run's folder, so a finished readout is not run again.
 """
+import functools
 import json
 import os
 import os.path as osp
@@ -30,9 +31,6 @@ DET_CONFIG = osp.join(REPO,
 DET_ITERS = 600
 DET_ARCH = 'r18'
 DET_READOUT = f'faster-rcnn-fpn@{DET_ARCH}'
-#: the dilated pretraining encoders' geometry (FlowE, CACL, supervised: output stride 8), for
-#: reading them with it (``dilated=True``; ``det_dilated_readout.py``), not the table's default
-DILATED = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
 #: the ``detector-trained`` diagnostic's readout: the same detector and schedule with the
 #: encoder trained too (no frozen stage, BN trained), a ceiling for the frozen readout's budget
 DET_TRAINED_READOUT = f'faster-rcnn-fpn-trained@{DET_ARCH}'
@@ -58,8 +56,21 @@ def readout_val_annotations(root):
     return out
 
 
+@functools.lru_cache()
+def dilated_geometry():
+    """``dict(strides, dilations)`` of the dilated pretraining encoders (FlowE, CACL, supervised:
+    output stride 8; strides 1, 2, 1, 1 and dilations 1, 1, 2, 4), read from the config that
+    builds them (``learning.ARCH_CONFIG['r18-d8']``), for reading them with it (``dilated=True``;
+    ``det_dilated_readout.py``), not the table's default."""
+    from mmengine.config import Config
+
+    from learning import ARCH_CONFIG
+    backbone = Config.fromfile(osp.join(REPO, ARCH_CONFIG['r18-d8'])).model.backbone
+    return dict(strides=tuple(backbone.strides), dilations=tuple(backbone.dilations))
+
+
 def dilate(cfg, anchor_sizes='stride'):
-    """Read the encoder of detection config ``cfg`` with :data:`DILATED` geometry: the
+    """Read the encoder of detection config ``cfg`` with :func:`dilated_geometry`: the
     backbone's strides and dilations, and the strides of the levels the RPN's anchors and the
     RoI extractor read (C2-C5 at 4, 8, 8, 8; the FPN's extra level at twice C5's).
 
@@ -72,9 +83,10 @@ def dilate(cfg, anchor_sizes='stride'):
     anchors = cfg.model.rpn_head.anchor_generator
     if anchor_sizes == 'standard':
         anchors.base_sizes = list(anchors.get('base_sizes') or anchors.strides)
-    cfg.model.backbone.update(DILATED)
-    stage = [4 * DILATED['strides'][0]]  # the stem's output stride, times layer1's
-    for s in DILATED['strides'][1:]:
+    geometry = dilated_geometry()
+    cfg.model.backbone.update(geometry)
+    stage = [4 * geometry['strides'][0]]  # the stem's output stride, times layer1's
+    for s in geometry['strides'][1:]:
         stage.append(stage[-1] * s)
     anchors.strides = stage + [2 * stage[-1]]
     cfg.model.roi_head.bbox_roi_extractor.featmap_strides = stage
@@ -86,7 +98,7 @@ def det_config(root, checkpoint, seed, work_dir, iters=DET_ITERS, train_encoder=
     """The readout config: the demo-world Faster R-CNN FPN readout on the world at ``root``
     (``train_encoder``: the encoder is trained with the rest, from ``checkpoint``: no frozen
     stage, BN layers trained and in train mode; ``dilated``: the encoder is read with
-    :data:`DILATED` geometry, and ``anchor_sizes`` as :func:`dilate` says)."""
+    :func:`dilated_geometry`, and ``anchor_sizes`` as :func:`dilate` says)."""
     from mmengine.config import Config
     cfg = Config.fromfile(DET_CONFIG)
     if dilated:
@@ -154,7 +166,7 @@ def random_init_checkpoint(root, seed, path, frames=256, batch=16, dilated=False
     (:func:`mmdense.evaluation.random_init_checkpoint`): the readout's ResNet-18 with MMDet's
     initialisation drawn with ``seed``, and BN running statistics of the first ``frames`` of
     the world's readout-train frames (BN in train mode, cumulative averages, no gradient step;
-    with ``dilated``, of the encoder with :data:`DILATED` geometry: the same weights).
+    with ``dilated``, of the encoder with :func:`dilated_geometry`: the same weights).
 
     Every pretrained encoder carries BN statistics of the world's frames; with these the
     random-init row differs from the pretrained rows only in its weights (MMDet's default
@@ -190,7 +202,7 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
                 train_encoder=False, dilated=False, anchor_sizes='stride'):
     """Train and score the detection readout of one frozen encoder (``checkpoint`` None:
     :func:`random_init_checkpoint` with ``seed``; ``train_encoder``: the encoder trains too;
-    ``dilated``, ``anchor_sizes``: read with :data:`DILATED` geometry; see :func:`det_config`).
+    ``dilated``, ``anchor_sizes``: read with :func:`dilated_geometry`; see :func:`det_config`).
     Returns MMDet's
     ``coco/bbox_*`` metrics and the class-agnostic ``coco_agnostic/bbox_*`` ones (0-1; readouts
     run before it have only the first)."""
