@@ -7,7 +7,7 @@ benchmark, not a test)
 
 The learning benchmark reads every encoder out for detection as a plain ResNet-18 (standard
 strides), so that all its detection rows share one random-init row. The supervised, FlowE and
-CACL encoders train dilated (:func:`learning_det.dilated_geometry`, read from their config:
+CACL encoders train dilated (:func:`learning_det.dilated_geometry`, read from their configs:
 strides 1, 2, 1, 1, dilations 1, 1, 2, 4, output stride 8). Here, for each seed, two encoders
 are read out by the same Faster R-CNN FPN readout (``learning_det.det_readout``: 600
 iterations, the run's seed) both ways:

@@ -57,16 +57,28 @@ def readout_val_annotations(root):
 
 
 @functools.lru_cache()
-def dilated_geometry():
-    """``dict(strides, dilations)`` of the dilated pretraining encoders (FlowE, CACL, supervised:
-    output stride 8; strides 1, 2, 1, 1 and dilations 1, 1, 2, 4), read from the config that
-    builds them (``learning.ARCH_CONFIG['r18-d8']``), for reading them with it (``dilated=True``;
-    ``det_dilated_readout.py``), not the table's default."""
+def _dilated_configs_geometry():
     from mmengine.config import Config
 
-    from learning import ARCH_CONFIG
-    backbone = Config.fromfile(osp.join(REPO, ARCH_CONFIG['r18-d8'])).model.backbone
-    return dict(strides=tuple(backbone.strides), dilations=tuple(backbone.dilations))
+    from learning import CACL, FLOWE, SUPERVISED
+    found = {}
+    for config in (FLOWE, CACL, SUPERVISED):
+        backbone = Config.fromfile(osp.join(REPO, config)).model.backbone
+        found[config] = (tuple(backbone.strides), tuple(backbone.dilations))
+    if len(set(found.values())) != 1:
+        raise ValueError(f'the dilated encoders\' configs disagree on (strides, dilations): '
+                         f'{found}; make them agree before reading them dilated')
+    return found[FLOWE]
+
+
+def dilated_geometry():
+    """``dict(strides, dilations)`` of the dilated pretraining encoders (output stride 8;
+    strides 1, 2, 1, 1 and dilations 1, 1, 2, 4), read from the configs that build them
+    (``learning.FLOWE``, ``CACL`` and ``SUPERVISED``, which must agree), for reading them with it
+    (``dilated=True``; ``det_dilated_readout.py``), not the table's default. A new dict each
+    call."""
+    strides, dilations = _dilated_configs_geometry()
+    return dict(strides=strides, dilations=dilations)
 
 
 def dilate(cfg, anchor_sizes='stride'):
