@@ -327,6 +327,64 @@ def test_standardise_zeroes_channels_dead_on_the_train_features():
     assert tr[:, 1:].abs().max() == 0 and tr[:, 0].std() > 0.9
 
 
+def test_whiten_is_one_invertible_affine_map_with_identity_train_covariance():
+    """The seg heads read whitened features: the train covariance becomes (nearly) the identity,
+    the val features go through the same map, and nothing is lost (the map inverts)."""
+    import torch
+    learning = _learning()
+    g = torch.Generator().manual_seed(0)
+    mix = torch.randn(6, 6, generator=g) + 3 * torch.eye(6)  # correlated channels
+    train = (torch.randn(10, 7, 9, 6, generator=g) @ mix).permute(0, 3, 1, 2) + 2
+    val = (torch.randn(4, 5, 3, 6, generator=g) @ mix).permute(0, 3, 1, 2) + 2
+    tr, va = learning.whiten(train, val, ridge=0)
+    assert tr.shape == train.shape and va.shape == val.shape
+    rows = tr.permute(0, 2, 3, 1).reshape(-1, 6)
+    assert torch.allclose(rows.mean(0), torch.zeros(6), atol=1e-4)
+    assert torch.allclose(torch.cov(rows.T), torch.eye(6), atol=1e-3)
+    # the default ridge only shrinks the weakest directions a little
+    lam = torch.linalg.eigvalsh(torch.cov(learning.whiten(train)[0].permute(0, 2, 3, 1)
+                                          .reshape(-1, 6).T))
+    assert lam.max() < 1.001 and lam.min() > 0.5
+    # one affine map: recover it from the train pairs, and it maps val the same way
+    src = torch.cat([train.permute(0, 2, 3, 1).reshape(-1, 6), torch.ones(len(rows), 1)], 1)
+    sol = torch.linalg.lstsq(src.double(), rows.double()).solution
+    val_src = torch.cat([val.permute(0, 2, 3, 1).reshape(-1, 6), torch.ones(60, 1)], 1)
+    assert torch.allclose((val_src.double() @ sol).float(), va.permute(0, 2, 3, 1).reshape(-1, 6),
+                          atol=1e-3)
+    assert torch.linalg.matrix_rank(sol[:6]) == 6  # invertible: the heads lose nothing
+    # a channel without variance (a dead one, zeroed by standardise) stays zero, not blown up
+    dead = train.clone()
+    dead[:, 2] = 0
+    tr, = learning.whiten(*learning.standardise(dead))
+    assert tr.abs().max() < 50 and torch.isfinite(tr).all()
+    assert not learning.whiten(torch.zeros(2, 3, 4, 4))[0].any()
+
+
+def test_seg_readouts_rank_the_standardised_features_and_train_on_whitened_ones(monkeypatch):
+    """The effective rank shows collapse, so it is read before whitening (after it, every
+    direction holds the same variance); the heads get the whitened features."""
+    import numpy as np
+    import torch
+    learning = _learning()
+    g = torch.Generator().manual_seed(0)
+    low_rank = (torch.randn(8, 6, 6, 2, generator=g) @ torch.randn(2, 16, generator=g)) * 10
+    low_rank = low_rank.permute(0, 3, 1, 2) + torch.randn(8, 16, 6, 6, generator=g)
+    tr, va = learning.standardise(low_rank[:6], low_rank[6:])
+    labels = np.zeros((8, 12, 12), np.uint8)
+    seen = []
+
+    def fake_readout(kernel, train_x, *args, **kwargs):
+        seen.append(learning.effective_rank(train_x))
+        return dict(mIoU=0.0, aAcc=0.0), [1.0, 0.5]
+
+    monkeypatch.setattr(learning, 'train_readout', fake_readout)
+    out = {r: v for r, m, v in learning.seg_readouts(
+        'r18-d8', None, 0, None, feats=(tr, labels[:6], va, labels[6:]))
+        if m == 'effective_rank'}
+    assert out['pca@r18-d8'] <= 2
+    assert seen and min(seen) > 10  # whitened: the variance is spread over the directions
+
+
 def _instance_vs_class():
     sys.path.insert(0, osp.join(REPO, 'tools/benchmark'))
     import instance_vs_class
