@@ -30,11 +30,12 @@ A ``position only`` row per feature grid gives the AUC that the pairs' geometry 
 Compare encoders of one architecture (the ``vs random`` columns): grids differ in stride, and
 each grid has its own pairs.
 
-Features are the ones the seg readouts read (``learning.build_encoder``, standardised with the
-train frames' statistics by ``learning.standardise``); a cell's label is the frame's label at
-the cell's centre (nearest neighbour). The pairs are drawn once per feature grid with
-``--seed``, so every encoder of a grid is scored on the same pairs. Prints a table and writes
-it as JSON to ``--out`` (atomically).
+Features are the encoder's that the seg readouts read (``learning.build_encoder``, standardised
+with the train frames' statistics by ``learning.standardise``; not whitened, as the seg heads'
+input is since commit 1c9902a, so that the plain cosine keeps its meaning); a cell's label is
+the frame's label at the cell's centre (nearest neighbour). The pairs are drawn once per
+feature grid with ``--seed``, so every encoder of a grid is scored on the same pairs. Prints a
+table and writes it as JSON to ``--out`` (atomically).
 """
 import argparse
 import glob
