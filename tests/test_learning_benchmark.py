@@ -352,17 +352,20 @@ def test_whiten_is_one_invertible_affine_map_with_identity_train_covariance():
     assert torch.allclose((val_src.double() @ sol).float(), va.permute(0, 2, 3, 1).reshape(-1, 6),
                           atol=1e-3)
     assert torch.linalg.matrix_rank(sol[:6]) == 6  # invertible: the heads lose nothing
-    # a channel without variance (a dead one, zeroed by standardise) stays zero, not blown up
+    # a channel without variance (a dead one, zeroed by standardise) adds no direction and
+    # blows nothing up: the output spans the 5 live directions only
     dead = train.clone()
     dead[:, 2] = 0
     tr, = learning.whiten(*learning.standardise(dead))
     assert tr.abs().max() < 50 and torch.isfinite(tr).all()
+    assert torch.linalg.matrix_rank(tr.permute(0, 2, 3, 1).reshape(-1, 6)) == 5
     assert not learning.whiten(torch.zeros(2, 3, 4, 4))[0].any()
 
 
 def test_seg_readouts_rank_the_standardised_features_and_train_on_whitened_ones(monkeypatch):
-    """The effective rank shows collapse, so it is read before whitening (after it, every
-    direction holds the same variance); the heads get the whitened features."""
+    """The effective rank shows collapse, so it is read before whitening (after it, the
+    variance is spread over the directions, up to the ridge); the heads get the whitened
+    features."""
     import numpy as np
     import torch
     learning = _learning()

@@ -562,8 +562,9 @@ def whiten(train, *others, ridge=WHITEN_RIDGE):
 
     The seg readouts read standardised (:func:`standardise`), then whitened features. The map
     is invertible, and a 1x1 or 3x3 conv absorbs it, so the heads can express what they could
-    before; what it changes is the optimisation. One recipe (lr, iterations) then sees the same
-    conditioning whatever the encoder. On standardised features alone it did not: the recipe
+    before; what it changes is the optimisation. One recipe (lr, iterations) then sees about the
+    same conditioning whatever the encoder (directions under about ``ridge`` x the top variance
+    stay damped). On standardised features alone it did not: the recipe
     chosen on random init blew up on some pretrained encoders (the DeepLab-v1 head's smoothed
     loss started at 20 on HierGroup's hypercolumn against ln 5 = 1.61 at chance, and ended at
     1.3, twice the linear head's), which the issue rules out ("the loss falls without blow-ups,
@@ -576,7 +577,8 @@ def whiten(train, *others, ridge=WHITEN_RIDGE):
             without variance on the train features are not blown up.
 
     Returns:
-        list[Tensor]: the whitened ``train`` and ``others``, same shapes, float32.
+        list[Tensor]: the whitened ``train`` and ``others``, same shapes, float32 (the
+        features are float32, as :func:`encoder_features` gives them).
     """
     import torch
     c = train.shape[1]
