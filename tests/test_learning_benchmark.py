@@ -124,6 +124,77 @@ def _alive(pid):
         return False
 
 
+def test_an_interrupted_run_resumes_and_another_config_is_refused(
+        demo_world, tmp_path, monkeypatch):
+    """A training child killed mid-run leaves ``config.py`` as ``tools/train.py`` rewrote it
+    (with ``launcher``, and after a ``--resume`` with ``resume`` / ``load_from``): the rerun of
+    the same config resumes from its checkpoint, twice, and ends with the uninterrupted run's
+    losses; a rerun with another config is refused before anything trains. (The config's text
+    used to be compared with the file's, so no interrupted run could be resumed.)"""
+    import signal
+    import subprocess
+    import time
+
+    from mmengine.config import Config
+
+    from helpers import DEMO_CONFIG, logged_losses
+    sys.path.insert(0, osp.join(REPO, 'tools/benchmark'))
+    import child_run
+
+    n = 6
+
+    def config(work_dir, iters=n):
+        cfg = Config.fromfile(DEMO_CONFIG)
+        cfg.train_dataloader.dataset.data_root = demo_world
+        cfg.train_dataloader.batch_size = 4
+        cfg.train_dataloader.dataset.pipeline[0].transforms[0].scale = 64
+        cfg.model.queue_len = 64
+        cfg.train_cfg.max_iters = iters
+        cfg.default_hooks.checkpoint.interval = 1
+        cfg.default_hooks.logger.interval = 1
+        cfg.log_processor.window_size = 1
+        cfg.work_dir = str(work_dir)
+        return cfg
+
+    ref = tmp_path / 'ref'
+    child_run.train_in_child(config(ref), str(ref), 'reference', expect=str(ref / f'iter_{n}.pth'))
+    expected = logged_losses(ref)
+    assert sorted(expected) == list(range(1, n + 1))
+
+    real_run_logged = child_run.run_logged
+    commands = []
+
+    def killed_after(it):
+        def run_logged(cmd, log_file):  # the real child, killed once iter_{it}.pth is written
+            commands.append(cmd)
+            with open(log_file, 'a') as f:
+                proc = subprocess.Popen(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+            deadline = time.time() + 300
+            while not (wd / f'iter_{it}.pth').exists() and proc.poll() is None:
+                assert time.time() < deadline
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGKILL)
+            return proc.wait()
+        return run_logged
+
+    wd = tmp_path / 'killed'
+    for it in (2, 4):  # the first run, then a resumed one, are killed
+        monkeypatch.setattr(child_run, 'run_logged', killed_after(it))
+        with pytest.raises(RuntimeError, match='failed'):
+            child_run.train_in_child(config(wd), str(wd), 'interrupted')
+    assert ['--resume' in cmd for cmd in commands] == [False, True]
+    left = Config.fromfile(wd / 'config.py')
+    assert left.launcher == 'none' and left.resume is True  # as tools/train.py left it
+
+    monkeypatch.setattr(child_run, 'run_logged', real_run_logged)
+    with pytest.raises(RuntimeError, match='another config .*train_cfg differ'):
+        child_run.train_in_child(config(wd, iters=n + 2), str(wd), 'longer run')
+    child_run.train_in_child(config(wd), str(wd), 'resumed', expect=str(wd / f'iter_{n}.pth'))
+    got = logged_losses(wd)  # every run's log; a repeated iteration logs the same value
+    assert sorted(got) == list(range(1, n + 1))
+    assert all(got[it] == expected[it] for it in got), (got, expected)
+
+
 def test_vader_view_geometry_benchmark_runs(tmp_path):
     """tools/benchmark/vader_view_geometry.py at smoke size: both view pipelines are drawn
     through the real configs, and matched pixels of the benchmark's views keep their row."""

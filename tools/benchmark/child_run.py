@@ -35,12 +35,12 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
     if resume and osp.isfile(cfg_file):
         # resume only the same run: another config (e.g. other --iters) in this folder would
         # otherwise continue from the old run's checkpoint
-        new = cfg.pretty_text
-        with open(cfg_file) as f:
-            if f.read() != new:
-                raise RuntimeError(
-                    f'{work_dir} holds an unfinished run with another config ({cfg_file}); '
-                    f'{what} would resume from it. Remove the folder, or use another --out-dir.')
+        differ = _differing_keys(cfg_file, cfg, work_dir)
+        if differ:
+            raise RuntimeError(
+                f'{work_dir} holds an unfinished run with another config ({cfg_file}: '
+                f'{", ".join(differ)} differ); {what} would resume from it. Remove the folder, '
+                'or use another --out-dir.')
     cfg.dump(cfg_file)
     cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
     if resume:
@@ -49,6 +49,28 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
     returncode = run_logged(cmd, log_file)
     if returncode or (expect and not osp.exists(expect)):
         raise RuntimeError(f'{what} failed (exit {returncode}{hint}): see {log_file}')
+
+
+def _differing_keys(cfg_file, cfg, work_dir):
+    """The top-level keys in which the run config in ``cfg_file`` differs from ``cfg``, [] when
+    it is the same run. ``cfg_file`` is this module's dump of the run's config, which
+    ``tools/train.py`` then overwrites (the Runner dumps its config to the same name in the work
+    folder) with what it set: ``launcher`` and ``work_dir``, and after a ``--resume``,
+    ``resume=True, load_from=None``. So the file holds one of these three configs; any other key
+    that differs is another run. Both sides go through the config text, so that tuples, lists
+    and numbers compare as written."""
+    from mmengine.config import Config
+    stored = Config.fromfile(cfg_file).to_dict()
+    asked = Config.fromstring(cfg.pretty_text, '.py')
+    dumped = [asked.to_dict()]                                # the child died before the Runner
+    asked.merge_from_dict(dict(launcher='none', work_dir=work_dir))
+    dumped.append(asked.to_dict())                            # as the first run left it
+    asked.merge_from_dict(dict(resume=True, load_from=None))
+    dumped.append(asked.to_dict())                            # as a resumed run left it
+    if stored in dumped:
+        return []
+    return sorted(k for k in set(stored) | set(dumped[0]) if stored.get(k) != dumped[1].get(k)
+                  and stored.get(k) != dumped[2].get(k))
 
 
 def _prctl():
