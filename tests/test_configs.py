@@ -54,7 +54,8 @@ def test_config_builds(path, demo_world, raft_weights):
     if ds_cfg.type == 'FramePairDataset':
         ds_cfg.update(sources='splits/train_clips.txt', fps=2.0, group_pattern=None,
                       index_file=None)
-        if isinstance(ds_cfg.get('interval_frames'), int) and ds_cfg.interval_frames > 1:
+        if isinstance(ds_cfg.get('interval_frames'), int) and ds_cfg.interval_frames > 1 \
+                and 'demo-world' not in path:  # demo-world configs keep theirs (FlowE: 4)
             ds_cfg.interval_frames = 1
         ds_cfg.flow_cache = None  # no cache of the demo world here (test_flowe_online_flow.py)
     dataset = DATASETS.build(ds_cfg)

@@ -23,9 +23,16 @@ def test_layout_and_meta(demo_world):
     for sub in ('frames', 'sem', 'inst'):
         assert sorted(os.listdir(osp.join(demo_world, sub, 'clip_000'))) == \
             [f'{t:05d}.png' for t in range(5)]
-    for sub in ('flow_fw', 'flow_bw'):
-        assert sorted(os.listdir(osp.join(demo_world, sub, 'clip_000'))) == \
-            [f'{t:05d}.flo' for t in range(4)]
+    # consecutive frames under the first frame's name, and (version 3) every pair t1 < t2
+    pairs = [f'{a:05d}_{b:05d}' for a in range(5) for b in range(a + 1, 5)]
+    for sub, ext in (('flow_fw', '.flo'), ('flow_bw', '.flo'), ('valid_fw', '.png'),
+                     ('valid_bw', '.png')):
+        assert sorted(os.listdir(osp.join(demo_world, sub, 'clip_000'))) == sorted(
+            [f'{t:05d}{ext}' for t in range(4)] + [p + ext for p in pairs])
+        for t in range(4):  # the same flow under both names
+            a, b = (osp.join(demo_world, sub, 'clip_000', n + ext)
+                    for n in (f'{t:05d}', f'{t:05d}_{t + 1:05d}'))
+            assert open(a, 'rb').read() == open(b, 'rb').read()
     sem = cv2.imread(osp.join(demo_world, 'sem', 'clip_000', '00000.png'), cv2.IMREAD_UNCHANGED)
     assert sem.shape == (64, 96) and sem.dtype == np.uint8
     assert set(np.unique(sem)) <= set(range(len(CLASSES))) and (sem > 0).any() and (sem == 0).any()
@@ -33,20 +40,24 @@ def test_layout_and_meta(demo_world):
     assert not [d for d in os.listdir(osp.dirname(demo_world)) if d.startswith('.demo_world')]
 
 
+@pytest.mark.parametrize('interval', [1, 2, 4])
 @pytest.mark.parametrize('direction', ['fw', 'bw'])
-def test_flow_is_exact(demo_world, direction):
+def test_flow_is_exact(demo_world, direction, interval):
     """Warping the target frame by the stored flow reproduces the source frame on the pixels
-    visible in both, and the instance ids agree exactly."""
-    errs, base = [], []
+    visible in both, and the instance ids agree exactly: for consecutive frames and for frames
+    ``interval`` apart (``{t1}_{t2}``, fw = t1 -> t2)."""
+    errs, base, motion = [], [], []
     for clip in ('clip_000', 'clip_002'):
-        for t in range(4):
-            src_t, tgt_t = (t, t + 1) if direction == 'fw' else (t + 1, t)
+        for t in range(5 - interval):
+            src_t, tgt_t = (t, t + interval) if direction == 'fw' else (t + interval, t)
             src, tgt = _frame(demo_world, clip, src_t), _frame(demo_world, clip, tgt_t)
+            stem = f'{t:05d}' if interval == 1 else f'{t:05d}_{t + interval:05d}'
             flow = cv2.readOpticalFlow(osp.join(demo_world, f'flow_{direction}', clip,
-                                                f'{t:05d}.flo'))
-            valid = cv2.imread(osp.join(demo_world, f'valid_{direction}', clip, f'{t:05d}.png'),
+                                                stem + '.flo'))
+            valid = cv2.imread(osp.join(demo_world, f'valid_{direction}', clip, stem + '.png'),
                                0) > 0
-            assert flow.shape == (64, 96, 2) and valid.mean() > 0.5
+            assert flow.shape == (64, 96, 2) and valid.mean() > 0.4
+            motion.append(np.median(np.hypot(flow[..., 0], flow[..., 1])[valid]))
             warped, inside = flow_warp(torch.from_numpy(tgt).permute(2, 0, 1)[None],
                                        torch.from_numpy(flow).permute(2, 0, 1)[None])
             warped = warped[0].permute(1, 2, 0).numpy()
@@ -64,6 +75,12 @@ def test_flow_is_exact(demo_world, direction):
             np.testing.assert_array_equal(inst_s[ys, xs], inst_t[ty, tx])
     assert np.mean(errs) < 2.5, np.mean(errs)
     assert np.mean(errs) < 0.3 * np.mean(base), (np.mean(errs), np.mean(base))
+    # frames further apart move further, about in proportion (layers move at constant
+    # velocity): what FlowE's demo configs pair frames 4 apart for
+    step = [np.median(np.hypot(*cv2.readOpticalFlow(osp.join(
+        demo_world, f'flow_{direction}', clip, f'{t:05d}.flo')).transpose(2, 0, 1)))
+        for clip in ('clip_000', 'clip_002') for t in range(4)]
+    assert 0.8 * interval < np.mean(motion) / np.mean(step) < 1.25 * interval, (motion, step)
 
 
 def test_deterministic_and_worker_independent(tmp_path):

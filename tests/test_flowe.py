@@ -229,14 +229,16 @@ def test_ablation_switches_train(demo_world, kw):
     loss.backward()
 
 
-def test_pair_crop_keeps_the_flow_exact(demo_world):
+@pytest.mark.parametrize('interval,stem', [(1, '{t1:05d}'), (4, '{t1:05d}_{t2:05d}')])
+def test_pair_crop_keeps_the_flow_exact(demo_world, interval, stem):
     """After a random pair resize + same-location crop, the (rescaled) exact flow still maps
-    frame 1 onto frame 2."""
+    frame 1 onto frame 2: consecutive frames, and frames 4 apart (the demo configs' pairs)."""
     from mmdense.datasets.transforms import LoadFlow
-    ds = FramePairDataset(demo_world, sources='splits/train_clips.txt')
+    ds = FramePairDataset(demo_world, sources='splits/train_clips.txt', interval_frames=interval)
     np.random.seed(3)
-    res = LoadFlow(demo_world, 'flow_{direction}/{source_name}/{t1:05d}.flo',
-                   'valid_{direction}/{source_name}/{t1:05d}.png')(ds[0])
+    res = LoadFlow(demo_world, f'flow_{{direction}}/{{source_name}}/{stem}.flo',
+                   f'valid_{{direction}}/{{source_name}}/{stem}.png')(ds[0])
+    assert abs(res['frame_ids'][1] - res['frame_ids'][0]) == interval
     res = PairRandomResizedCrop((48, 64), scale_range=(1.3, 1.5))(res)
     assert res['img'].shape == (48, 64, 3) and res['flow_fw'].shape == (48, 64, 2)
     img1, img2 = res['img'].astype(np.float32), res['img2'].astype(np.float32)

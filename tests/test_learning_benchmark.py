@@ -195,6 +195,26 @@ def test_an_interrupted_run_resumes_and_another_config_is_refused(
     assert all(got[it] == expected[it] for it in got), (got, expected)
 
 
+def test_ucm_trees_are_recomputed_when_the_world_frames_change(tmp_path):
+    """The benchmark's UCM cache is valid for the frames it was computed from: reused as long as
+    they are the same, recomputed when they change (a world regenerated with other content), so
+    HierGroup never trains on the trees of other frames."""
+    import cv2
+    import numpy as np
+    sys.path.insert(0, osp.join(REPO, 'tools/benchmark'))
+    import learning
+    root, ucm = learning.make_world(str(tmp_path), learning.SMOKE_WORLD)
+    tree = osp.join(ucm, 'clip_000', '00000.npz')
+    first = open(tree, 'rb').read()
+    stamp = os.stat(tree).st_mtime_ns
+    assert learning.make_world(str(tmp_path), learning.SMOKE_WORLD) == (root, ucm)
+    assert os.stat(tree).st_mtime_ns == stamp  # reused
+    frame = osp.join(root, 'frames', 'clip_000', '00000.png')
+    cv2.imwrite(frame, np.ascontiguousarray(cv2.imread(frame)[::-1]))  # other content
+    learning.make_world(str(tmp_path), learning.SMOKE_WORLD)
+    assert open(tree, 'rb').read() != first
+
+
 def test_vader_view_geometry_benchmark_runs(tmp_path):
     """tools/benchmark/vader_view_geometry.py at smoke size: both view pipelines are drawn
     through the real configs, and matched pixels of the benchmark's views keep their row."""

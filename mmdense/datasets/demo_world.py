@@ -7,8 +7,11 @@ drawn from one pool (:data:`TEXTURE_POOL`) shared by all classes and by the back
 random tint, so colour statistics alone do not tell the classes apart. Each clip has 3-6 objects
 with independent motions, which occlude each other and leave and enter the view.
 Every layer (the background and each object) moves by a known affine per frame, so the optical
-flow between consecutive frames is exact: pixel ``p`` of frame ``t`` on layer ``L`` lands on
-``M_L(t+1) @ M_L(t)^-1 @ p`` in frame ``t+1``.
+flow between any two frames is exact: pixel ``p`` of frame ``t1`` on layer ``L`` lands on
+``M_L(t2) @ M_L(t1)^-1 @ p`` in frame ``t2``. It is stored for consecutive frames and (version 3)
+for every pair ``t1 < t2`` of a clip, so that a config can pair frames further apart, as FlowE's
+paper does (0.4-0.5 s): consecutive demo frames move pixels by only a few pixels, under one
+cell of a stride-8 feature map.
 
 Layout written under ``out_dir`` (standard, so stock MMSeg / MMDet datasets read the labels)::
 
@@ -19,6 +22,8 @@ Layout written under ``out_dir`` (standard, so stock MMSeg / MMDet datasets read
     flow_bw/clip_000/00000.flo ...    exact flow frame t+1 -> t (stored at t)
     valid_fw/clip_000/00000.png ...   255 where the pixel of frame t is visible in frame t+1
     valid_bw/clip_000/00000.png ...   255 where the pixel of frame t+1 is visible in frame t
+    {flow,valid}_{fw,bw}/clip_000/00000_00003.{flo,png} ...   the same for every pair t1 < t2
+        (here 0 and 3; fw = t1 -> t2, bw = t2 -> t1), version 3
     splits/{train,val}.txt            'clip_000/00000' per line (MMSeg ``ann_file``)
     splits/{train,val}_clips.txt      'frames/clip_000' per line (FramePairDataset ``sources``)
     annotations/instances_{train,val}.json   COCO instances (boxes + RLE masks)
@@ -39,7 +44,7 @@ from concurrent.futures import ProcessPoolExecutor
 import cv2
 import numpy as np
 
-DEMO_WORLD_VERSION = 2
+DEMO_WORLD_VERSION = 3  # 3: exact flow of every frame pair
 
 CLASSES = ('background', 'disc', 'square', 'triangle', 'star')
 PALETTE = [[0, 0, 0], [220, 20, 60], [0, 142, 0], [0, 60, 230], [250, 170, 30]]
@@ -226,13 +231,16 @@ def _render_clip(args):
                                         float(xs.max() - xs.min() + 1),
                                         float(ys.max() - ys.min() + 1)]))
         records.append(dict(name=f'{clip}/{name}', instances=instances))
-        if t + 1 < num_frames:
-            for direction, (a, b) in (('fw', (t, t + 1)), ('bw', (t + 1, t))):
+        for t2 in range(t + 1, num_frames):
+            # consecutive frames under the frame's name (versions 1-2), every pair as t1_t2
+            stems = [name, f'{name}_{t2:05d}'] if t2 == t + 1 else [f'{name}_{t2:05d}']
+            for direction, (a, b) in (('fw', (t, t2)), ('bw', (t2, t))):
                 flow, valid = exact_flow(all_poses[a], all_poses[b], layer_maps[a], layer_maps[b])
-                cv2.writeOpticalFlow(osp.join(root, f'flow_{direction}', clip, name + '.flo'),
-                                     flow.astype(np.float32))
-                cv2.imwrite(osp.join(root, f'valid_{direction}', clip, name + '.png'),
-                            valid.astype(np.uint8) * 255)
+                for stem in stems:
+                    cv2.writeOpticalFlow(osp.join(root, f'flow_{direction}', clip, stem + '.flo'),
+                                         flow.astype(np.float32))
+                    cv2.imwrite(osp.join(root, f'valid_{direction}', clip, stem + '.png'),
+                                valid.astype(np.uint8) * 255)
     return clip, records
 
 

@@ -8,8 +8,9 @@ readout, and does its key ablation keep the paper's sign? (issue 17; a benchmark
     .venv/bin/python tools/benchmark/learning.py --methods vader hiergroup --variants diagnostic
     .venv/bin/python tools/benchmark/learning.py --smoke --out-dir /tmp/x   # seconds; CI
 
-What it does, on the demo world (version 2: the class is the shape; textures and tints come from
-one pool shared by every class and the background), at benchmark size
+What it does, on the demo world (version 3: the class is the shape, since version 2; textures and
+tints come from one pool shared by every class and the background; exact flow of every frame
+pair, so that FlowE pairs frames 4 apart), at benchmark size
 (:data:`WORLD`: 200 clips x 6 frames of 96x128, the last 40 clips are val):
 
 1. pretrains every (method, variant, seed) of :data:`RUNS` from its demo config, adapted to the
@@ -48,6 +49,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import shutil
 import sys
 import time
 
@@ -60,7 +62,7 @@ RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
 #: the benchmark world (mmdense.datasets.generate_demo_world arguments)
 WORLD = dict(num_clips=200, frames_per_clip=6, height=96, width=128, val_clips=40, seed=0)
 #: ``--smoke``'s world (seconds)
-SMOKE_WORLD = dict(WORLD, num_clips=4, frames_per_clip=3, val_clips=1)
+SMOKE_WORLD = dict(WORLD, num_clips=4, frames_per_clip=5, val_clips=1)
 #: the readouts use every READOUT_STRIDE-th frame of each clip (frames 0 and 3)
 READOUT_STRIDE = 3
 #: train clips held out by ``--tune`` (recipe selection never sees the val clips)
@@ -248,12 +250,42 @@ def make_world(out_dir, world=WORLD, with_ucm=True):
             with open(path, 'w') as f:
                 f.writelines(line + '\n' for line in lines)
     ucm = osp.join(out_dir, 'world_ucm')
-    if with_ucm and not osp.exists(osp.join(ucm, '.complete')):
-        from mmdense.datasets.ucm import compute_ucm_cache
-        log('UCM trees of the world frames (HierGroup)')
-        compute_ucm_cache(osp.join(root, 'frames'), ucm, workers=2)
-        open(osp.join(ucm, '.complete'), 'w').close()
+    if with_ucm:
+        done, frames = osp.join(ucm, '.complete'), frames_fingerprint(root)
+        if not _holds(done, frames):
+            # trees of other frames (a world regenerated with other content) would otherwise be
+            # read silently: the UCM cache skips the images it holds a tree for
+            from mmdense.datasets.ucm import compute_ucm_cache
+            if osp.exists(ucm):
+                log(f'{ucm} holds the trees of other frames: recomputing them')
+                shutil.rmtree(ucm)
+            log('UCM trees of the world frames (HierGroup)')
+            compute_ucm_cache(osp.join(root, 'frames'), ucm, workers=2)
+            with open(done, 'w') as f:
+                f.write(frames)
     return root, ucm
+
+
+def frames_fingerprint(root):
+    """sha256 of the world's frames (names and bytes): what a cache derived from them is
+    valid for. About a second for the benchmark world's 1200 frames."""
+    import hashlib
+    h = hashlib.sha256()
+    frames = osp.join(root, 'frames')
+    for clip in sorted(os.listdir(frames)):
+        for name in sorted(os.listdir(osp.join(frames, clip))):
+            h.update(f'{clip}/{name}\n'.encode())
+            with open(osp.join(frames, clip, name), 'rb') as f:
+                h.update(f.read())
+    return f'frames sha256 {h.hexdigest()}\n'
+
+
+def _holds(done_file, content):
+    """Whether the marker ``done_file`` exists and holds ``content``."""
+    if not osp.exists(done_file):
+        return False
+    with open(done_file) as f:
+        return f.read() == content
 
 
 def read_split(root, split):
@@ -440,13 +472,12 @@ def object_edge_ucm(root, out_dir):
     from mmdense.utils.checkpoint import atomic_write_bytes
     ucm, edges = osp.join(out_dir, 'world_ucm_object_edges'), osp.join(out_dir, 'object_edges')
     done = osp.join(ucm, '.complete')
-    recipe = f'{OBJECT_EDGES}\n'
+    recipe = f'{OBJECT_EDGES}\n' + frames_fingerprint(root)
     if osp.exists(done):
-        with open(done) as f:
-            if f.read() == recipe:
-                return ucm
-        raise RuntimeError(f'{ucm} holds trees of other object edges ({done}); remove {ucm} '
-                           f'and {edges} to rebuild them')
+        if _holds(done, recipe):
+            return ucm
+        raise RuntimeError(f'{ucm} holds trees of other object edges or other frames ({done}); '
+                           f'remove {ucm} and {edges} to rebuild them')
     log('UCM trees from object edges (the HierGroup object-edges diagnostic)')
     frames = read_split_lines(root, 'train_frames')
     for rel in frames:
