@@ -49,7 +49,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import shutil
 import sys
 import time
 
@@ -251,24 +250,20 @@ def make_world(out_dir, world=WORLD, with_ucm=True):
                 f.writelines(line + '\n' for line in lines)
     ucm = osp.join(out_dir, 'world_ucm')
     if with_ucm:
-        done, frames = osp.join(ucm, '.complete'), frames_fingerprint(root)
-        if not _holds(done, frames):
-            # trees of other frames (a world regenerated with other content) would otherwise be
-            # read silently: the UCM cache skips the images it holds a tree for
-            from mmdense.datasets.ucm import compute_ucm_cache
-            if osp.exists(ucm):
-                log(f'{ucm} holds the trees of other frames: recomputing them')
-                shutil.rmtree(ucm)
-            log('UCM trees of the world frames (HierGroup)')
-            compute_ucm_cache(osp.join(root, 'frames'), ucm, workers=2)
-            with open(done, 'w') as f:
-                f.write(frames)
+        # every time: the cache skips the trees it holds for a frame's current bytes (sha1) and
+        # recomputes the others, so a world regenerated with other frames never feeds HierGroup
+        # stale trees (a completion marker here used to skip that check)
+        from mmdense.datasets.ucm import compute_ucm_cache
+        out = compute_ucm_cache(osp.join(root, 'frames'), ucm, workers=2)
+        if out['computed']:
+            log(f'UCM trees of the world frames (HierGroup): {out["computed"]} computed')
     return root, ucm
 
 
 def frames_fingerprint(root):
-    """sha256 of the world's frames (names and bytes): what a cache derived from them is
-    valid for. About a second for the benchmark world's 1200 frames."""
+    """sha256 of the world's frames (names and bytes), part of the object-edge trees' recipe:
+    their edge maps are derived from the frames, which the UCM cache's own per-image check
+    (the frame's sha1) does not cover for a given edge map. About a second for 1200 frames."""
     import hashlib
     h = hashlib.sha256()
     frames = osp.join(root, 'frames')
@@ -278,14 +273,6 @@ def frames_fingerprint(root):
             with open(osp.join(frames, clip, name), 'rb') as f:
                 h.update(f.read())
     return f'frames sha256 {h.hexdigest()}\n'
-
-
-def _holds(done_file, content):
-    """Whether the marker ``done_file`` exists and holds ``content``."""
-    if not osp.exists(done_file):
-        return False
-    with open(done_file) as f:
-        return f.read() == content
 
 
 def read_split(root, split):
@@ -474,8 +461,9 @@ def object_edge_ucm(root, out_dir):
     done = osp.join(ucm, '.complete')
     recipe = f'{OBJECT_EDGES}\n' + frames_fingerprint(root)
     if osp.exists(done):
-        if _holds(done, recipe):
-            return ucm
+        with open(done) as f:
+            if f.read() == recipe:
+                return ucm
         raise RuntimeError(f'{ucm} holds trees of other object edges or other frames ({done}); '
                            f'remove {ucm} and {edges} to rebuild them')
     log('UCM trees from object edges (the HierGroup object-edges diagnostic)')
