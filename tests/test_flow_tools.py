@@ -40,6 +40,24 @@ def test_compute_flow_cache_resumes_and_feeds_loadflow(demo_world, tmp_path):
     assert endpoint_error(res['flow_fw'], gt, valid) < 0.6 * endpoint_error(0 * gt, gt, valid)
 
 
+def test_compute_flow_tool_lists_an_unreadable_frame(demo_world, tmp_path):
+    """A cut frame: the pairs that need it are left out and listed with the reason and the fix
+    (exit status 1, no traceback); the other pairs are written."""
+    import shutil
+    clip = tmp_path / 'data' / 'clip_000'
+    shutil.copytree(osp.join(demo_world, 'frames', 'clip_000'), clip)
+    n = len(os.listdir(clip))
+    good = (clip / '00002.png').read_bytes()
+    (clip / '00002.png').write_bytes(good[:len(good) // 2])
+    r = run_tool([sys.executable, 'tools/flow/compute_flow.py', str(tmp_path / 'data'),
+                  str(tmp_path / 'flow'), '--interval-frames', '1', '--method', 'dis_ultrafast'])
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert (f'{n - 1} pairs: {n - 3} computed' in r.stdout
+            and '2 unreadable input(s) skipped (their pairs are left out of the cache; fix or '
+            'remove them and rerun to complete the output):' in r.stderr), r.stdout + r.stderr
+    assert r.stderr.count('00002.png') == 2
+
+
 @pytest.mark.parametrize('ext', ['flo', 'png'])
 def test_flow_formats_round_trip(tmp_path, ext):
     rng = np.random.default_rng(0)

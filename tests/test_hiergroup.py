@@ -130,7 +130,12 @@ def test_compute_ucm_tool_resumes_and_reads_user_edges(demo_world, demo_ucm, tmp
     assert r.returncode != 0 and 'model.yml.gz does not exist' in r.stderr
     (img_root / 'a' / 'y.png').write_bytes(b'not an image')
     r = run_tool([sys.executable, 'tools/ucm/compute_ucm.py', str(img_root), str(tmp_path / 'u2')])
-    assert r.returncode != 0 and 'y.png' in r.stderr
+    # the bad image is listed with its reason and the fix, the good one is written, status 1
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert '1 unreadable image(s) skipped (no UCM written for them; fix or remove them' in r.stderr
+    assert f"  {img_root / 'a' / 'y.png'}: " in r.stderr and 'Traceback' not in r.stderr
+    assert (tmp_path / 'u2' / 'a' / 'x.npz').exists()
+    assert not (tmp_path / 'u2' / 'a' / 'y.npz').exists()
 
 
 def test_load_ucm_refuses_bad_files(tmp_path):

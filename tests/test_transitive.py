@@ -158,6 +158,25 @@ def test_graph_from_real_videos_has_all_edge_types(graph_dir):
     assert len(boxes) > 5 and all(b[2] == b[3] == 227 for b in boxes), boxes[:3]
 
 
+def test_build_graph_lists_an_unreadable_video_and_keeps_the_others(graph_dir, tmp_path):
+    """A broken video is skipped and listed with its reason and the fix (exit status 1); the
+    graph of the readable ones is still written, from their cached mining."""
+    import shutil
+    root, out, _ = graph_dir
+    videos = tmp_path / 'videos'
+    shutil.copytree(root, videos, symlinks=True)
+    (videos / 'broken.mp4').write_bytes(b'not a video' * 100)
+    shutil.copytree(out / 'mined', tmp_path / 'out' / 'mined')
+    r = run_tool([sys.executable, 'tools/transitive/build_graph.py', str(videos),
+                  str(tmp_path / 'out'), *GRAPH_ARGS, '--features', 'hog'])
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert ("1 unreadable video(s) skipped (no patches mined from them; the other videos' "
+            'mining is cached; fix or remove them and rerun') in r.stderr
+    assert f"  {videos / 'broken.mp4'}: " in r.stderr and 'Traceback' not in r.stderr
+    graph = json.loads((tmp_path / 'out' / 'graph.json').read_text())
+    assert graph == json.loads((out / 'graph.json').read_text())
+
+
 def test_triplet_siamese_trains_on_the_graph(graph_dir, tmp_path):
     _, out, _ = graph_dir
     r = run_tool([sys.executable, 'tools/train.py', DEMO, '--work-dir', str(tmp_path / 'wd'),

@@ -197,6 +197,20 @@ def run_cli(main, argv=None):
         raise SystemExit(2)
 
 
+def report_failed(failed, what, consequence):
+    """End a long job (flow, UCM, mining) that skipped unreadable inputs: list each on stderr
+    with its message, say what is missing from the output and how to complete it, and exit with
+    status 1. Nothing happens when ``failed`` (a list of ``(input, message)``) is empty.
+
+    The job has already written everything else, so a rerun after the fix redoes only these."""
+    if failed:
+        print(f'{len(failed)} unreadable {what}(s) skipped ({consequence}; fix or remove them '
+              'and rerun to complete the output):', file=sys.stderr)
+        for item, msg in failed:
+            print(f'  {item}: {msg}', file=sys.stderr)
+        raise SystemExit(1)
+
+
 def apply_common_args(cfg, args):
     """Apply --work-dir / --resume / --amp / --auto-scale-lr the way OpenMMLab tools do."""
     if getattr(args, 'work_dir', None):

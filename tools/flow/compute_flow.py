@@ -37,6 +37,7 @@ def main(argv=None):
     parser.add_argument('--force', action='store_true', help='recompute existing files')
     args = parser.parse_args(argv)
     from mmdense.datasets.flow_cache import compute_flow_cache
+    from mmdense.utils.launch import report_failed
     summary = compute_flow_cache(
         args.data_root, args.out_dir, interval_frames=args.interval_frames,
         interval_seconds=args.interval_seconds, fps=args.fps, sources=args.sources,
@@ -47,18 +48,9 @@ def main(argv=None):
           f"{summary['skipped']} already cached, in {summary['out_dir']}")
     print(f"{summary['indexed']} pairs listed in {summary['out_dir']}/flow_index.json "
           "(train with FramePairDataset(flow_cache=OUT_DIR) to draw only those)")
-    report_failed(summary.get('failed', []), 'their pairs are left out of the cache')
+    report_failed(summary.get('failed', []), 'input',
+                  'their pairs are left out of the cache')
     return summary
-
-
-def report_failed(failed, consequence):
-    """List the unreadable inputs a long job skipped; exit status 1 when there are any."""
-    if failed:
-        print(f'{len(failed)} unreadable input(s) skipped ({consequence}; fix or remove them and '
-              'rerun to complete the output):', file=sys.stderr)
-        for what, msg in failed:
-            print(f'  {what}: {msg}', file=sys.stderr)
-        raise SystemExit(1)
 
 
 if __name__ == '__main__':

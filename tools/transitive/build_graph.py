@@ -77,6 +77,7 @@ def main(argv=None):
     parser.add_argument('--workers', type=int, default=0)
     args = parser.parse_args(argv)
     from mmdense.datasets.transitive import build_graph
+    from mmdense.utils.launch import report_failed
     t0 = time.perf_counter()
     try:
         encoder = None
@@ -92,12 +93,8 @@ def main(argv=None):
         sys.exit(f'error: {e}')
     summary['seconds'] = round(time.perf_counter() - t0, 1)
     print(json.dumps(summary, indent=1))
-    if summary.get('failed'):
-        print(f"{len(summary['failed'])} unreadable video(s) skipped (no patches mined; fix or "
-              'remove them and rerun, which reuses the other videos\' mining):', file=sys.stderr)
-        for video, msg in summary['failed']:
-            print(f'  {video}: {msg}', file=sys.stderr)
-        raise SystemExit(1)
+    report_failed(summary.get('failed', []), 'video',
+                  "no patches mined from them; the other videos' mining is cached")
     return summary
 
 

@@ -36,6 +36,7 @@ def main(argv=None):
     parser.add_argument('--workers', type=int, default=0)
     args = parser.parse_args(argv)
     from mmdense.datasets.ucm import compute_ucm_cache
+    from mmdense.utils.launch import report_failed
     t0 = time.perf_counter()
     res = compute_ucm_cache(args.img_root, args.out_dir, args.edges, args.edge_suffix,
                             args.max_regions, args.workers, sed_model=args.sed_model)
@@ -43,12 +44,7 @@ def main(argv=None):
     rate = res['computed'] / sec if res['computed'] else 0.0
     print(f"{res['images']} images: {res['computed']} computed, {res['skipped']} already done "
           f'({rate:.2f} images/s) -> {args.out_dir}')
-    if res['failed']:
-        print(f"{len(res['failed'])} unreadable image(s) skipped (no UCM written; fix or remove "
-              'them and rerun to complete the output):', file=sys.stderr)
-        for src, msg in res['failed']:
-            print(f'  {src}: {msg}', file=sys.stderr)
-        raise SystemExit(1)
+    report_failed(res['failed'], 'image', 'no UCM written for them')
     return res
 
 
