@@ -77,6 +77,17 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
         'runs/flowe-main-s0/iter_2.pth']
     assert all(0 <= row['instance']['learned'] <= 1 for row in rows)
     assert '| flowe | main | r18-d8 |' in r.stdout
+    # the position-share measurement reads the same encoders
+    r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/position_share.py'),
+                  '--work', str(out), '--iters', '2', '--out', str(tmp_path / 'pos.json')])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rows = json.loads((tmp_path / 'pos.json').read_text())['rows']
+    assert [(row['method'], row['arch']) for row in rows] == [
+        ('random', 'r18-d8'), ('random', 'r18-fpn'), ('random', 'hypercolumn'),
+        ('flowe', 'r18-d8')]
+    assert all(0 <= row['shares'][k]['raw'] <= 1 for row in rows
+               for k in ('position', 'frame', 'class', 'class_residual'))
+    assert '| flowe | main | r18-d8 |' in r.stdout
 
 
 def test_a_killed_benchmark_takes_its_training_child_with_it(tmp_path):
@@ -677,3 +688,48 @@ def test_dilated_det_readout_reads_at_output_stride_8_and_resumes(tmp_path):
     # a smoke run never writes next to the real figures
     r = run_tool([sys.executable, script, '--smoke', '--seeds', '0'])
     assert r.returncode == 2 and '--smoke needs its own --results and --out-dir' in r.stderr
+
+
+def test_position_share_finds_the_grouping_that_made_the_features():
+    """``position_share.shares``: features made of a position code are explained by position
+    (share 1) and not by frame; features made of a per-frame vector the other way round; noise
+    by neither (about the chance share); and the class share reads the class at each cell."""
+    import numpy as np
+    sys.path.insert(0, osp.join(REPO, 'tools/benchmark'))
+    import position_share as ps
+    rng = np.random.default_rng(0)
+    n, c, h, w = 40, 6, 4, 5
+    sem = rng.integers(0, 3, (n, h, w)).astype(np.uint8)
+    sem[0, 0, 0] = 255
+    code = rng.standard_normal((c, h, w))
+    by_pos = np.broadcast_to(code, (n, c, h, w)).copy()
+    by_frame = np.broadcast_to(rng.standard_normal((n, c, 1, 1)), (n, c, h, w)).copy()
+    by_class = np.eye(256)[sem][..., :3].transpose(0, 3, 1, 2)
+    noise = rng.standard_normal((n, c, h, w))
+    s = ps.shares(by_pos, sem)
+    assert s['position']['raw'] == pytest.approx(1) and s['frame']['raw'] < 1e-9
+    s = ps.shares(by_frame, sem)
+    assert s['frame']['raw'] == pytest.approx(1) and s['position']['raw'] < 1e-9
+    s = ps.shares(by_class, sem)
+    assert s['class']['raw'] > 0.99 and s['class']['per_channel'] > 0.99
+    assert s['class_residual']['raw'] > 0.9
+    # a position code that happens to follow the class (the background at the border) counts
+    # in the class share, but not in the residual one
+    border = np.ones((h, w), np.uint8)
+    border[1:-1, 1:-1] = 2
+    s = ps.shares(by_pos, np.broadcast_to(border, (n, h, w)))
+    assert s['class']['raw'] > 0.05 and s['class_residual']['raw'] < 1e-9
+    # the same for a per-frame vector where the frames' classes differ: the frame term goes
+    s = ps.shares(by_frame, np.broadcast_to((np.arange(n) % 3)[:, None, None], (n, h, w)))
+    assert s['class']['raw'] > 0.01 and s['class_residual']['raw'] < 1e-9
+    # a constant channel is left out of the per-channel mean, not counted as 0
+    s = ps.shares(np.concatenate([by_class, np.ones((n, 1, h, w))], 1), sem)
+    assert s['class']['per_channel'] > 0.99
+    s = ps.shares(noise, sem)
+    for k in ('position', 'frame', 'class', 'class_residual'):
+        assert s[k]['raw'] < 3 * s[k]['chance']
+    assert s['position']['chance'] == pytest.approx((h * w - 1) / (n * h * w - 1))
+    # the raw share weighs channels by their variance; the per-channel share does not
+    mixed = np.concatenate([10 * by_pos[:, :1], noise[:, 1:]], 1)
+    s = ps.shares(mixed, sem)
+    assert s['position']['raw'] > 0.9 and s['position']['per_channel'] < 0.3
