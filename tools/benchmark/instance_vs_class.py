@@ -281,17 +281,21 @@ def table(rows):
     return '\n'.join(lines)
 
 
-def main(argv=None):
+def probe_main(argv, doc, out_name, measure, table, **extra):
+    """The command line of a measurement on the benchmark's seed encoders (this script's and
+    ``position_share.py``'s): ``--work``, ``--seed``, ``--iters``, ``--out``; runs
+    ``measure(work, seed, iters)``, prints ``table(rows)`` and writes ``{work, seed, iters,
+    **extra, rows}`` to ``--out`` (default ``results/{out_name}``) atomically."""
     here = osp.dirname(osp.abspath(__file__))
     repo = osp.dirname(osp.dirname(here))
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work', default=osp.join(repo, 'work_dirs/learning'),
                         help='a learning.py --out-dir with its world and runs')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--iters', type=int, default=None,
                         help='the runs\' pretraining iterations (default: learning.py\'s)')
-    parser.add_argument('--out', default=osp.join(here, 'results', 'instance_vs_class.json'))
+    parser.add_argument('--out', default=osp.join(here, 'results', out_name))
     args = parser.parse_args(argv)
     if not osp.isdir(osp.join(args.work, 'world')):
         raise FileNotFoundError(f'{args.work}/world does not exist: run tools/benchmark/'
@@ -305,8 +309,12 @@ def main(argv=None):
     rows = measure(args.work, args.seed, args.iters)
     print(table(rows))
     from mmdense.utils.checkpoint import atomic_write_bytes
-    atomic_write_bytes(json.dumps(dict(work=args.work, seed=args.seed, max_pairs=MAX_PAIRS,
-                                       rows=rows), indent=1).encode(), args.out)
+    atomic_write_bytes(json.dumps(dict(work=args.work, seed=args.seed, iters=args.iters,
+                                       **extra, rows=rows), indent=1).encode(), args.out)
+
+
+def main(argv=None):
+    probe_main(argv, __doc__, 'instance_vs_class.json', measure, table, max_pairs=MAX_PAIRS)
 
 
 if __name__ == '__main__':

@@ -37,8 +37,6 @@ encoder with random init of its architecture (the first rows). The ``position`` 
 counts any content that sits at the same place in every frame (the scene's layout). Prints a
 table and writes it as JSON to ``--out`` (atomically).
 """
-import argparse
-import json
 import os.path as osp
 import sys
 import time
@@ -158,31 +156,8 @@ def table(rows):
 
 
 def main(argv=None):
-    here = osp.dirname(osp.abspath(__file__))
-    repo = osp.dirname(osp.dirname(here))
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--work', default=osp.join(repo, 'work_dirs/learning'),
-                        help='a learning.py --out-dir with its world and runs')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--iters', type=int, default=None,
-                        help='the runs\' pretraining iterations (default: learning.py\'s)')
-    parser.add_argument('--out', default=osp.join(here, 'results', 'position_share.json'))
-    args = parser.parse_args(argv)
-    if not osp.isdir(osp.join(args.work, 'world')):
-        raise FileNotFoundError(f'{args.work}/world does not exist: run tools/benchmark/'
-                                f'learning.py --out-dir {args.work} first')
-    import mmdense  # noqa: F401
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmdense')
-    if args.iters is None:
-        import learning
-        args.iters = learning.PRETRAIN_ITERS
-    rows = measure(args.work, args.seed, args.iters)
-    print(table(rows))
-    from mmdense.utils.checkpoint import atomic_write_bytes
-    atomic_write_bytes(json.dumps(dict(work=args.work, seed=args.seed, iters=args.iters,
-                                       rows=rows), indent=1).encode(), args.out)
+    from instance_vs_class import probe_main
+    probe_main(argv, __doc__, 'position_share.json', measure, table)
 
 
 if __name__ == '__main__':
