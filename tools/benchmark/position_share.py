@@ -5,7 +5,7 @@ measurement on the val frames; nothing is fitted).
     python tools/benchmark/position_share.py [--work work_dirs/learning] [--seed 0]
         [--iters 300] [--out tools/benchmark/results/position_share.json]
 
-The README names a likely cause for the dense objectives' weak readouts on the demo world: on
+The README named a likely cause for the dense objectives' weak readouts on the demo world: on
 64x64 crops (8x8 feature cells), a dense head can tell a pixel's positive from its negatives by
 where the pixel lies in the crop, so the features learn a position code rather than content.
 This was measured on VADeR's decoder (first principal component: correlation -0.95 with the
@@ -59,7 +59,7 @@ def between_share(x, groups, floor=None):
         variance left out).
     """
     import numpy as np
-    x = x.astype(np.float64)
+    x = np.asarray(x, np.float64)  # no copy when it is float64 already
     mean = x.mean(0)
     total = ((x - mean) ** 2).sum(0)  # (C, )
     _, inv, counts = np.unique(groups, return_inverse=True, return_counts=True)
@@ -77,7 +77,8 @@ def between_share(x, groups, floor=None):
 
 
 def shares(feats, sem):
-    """The ``position``, ``frame`` and ``class`` shares of (N, C, h, w) features.
+    """The ``position``, ``frame``, ``class`` and ``class_residual`` shares of (N, C, h, w)
+    features.
 
     Args:
         feats (ndarray): (N, C, h, w) features of N frames.
@@ -87,7 +88,7 @@ def shares(feats, sem):
     """
     import numpy as np
     n, c, h, w = feats.shape
-    x = feats.transpose(0, 2, 3, 1).reshape(-1, c)
+    x = feats.transpose(0, 2, 3, 1).reshape(-1, c).astype(np.float64)  # once, for every split
     groups = dict(position=np.tile(np.arange(h * w), n), frame=np.repeat(np.arange(n), h * w))
     out = {}
     for name, g in groups.items():
@@ -101,7 +102,7 @@ def shares(feats, sem):
     # the class within what position and frame leave: x - position mean - frame mean + mean
     # (additive two-way residual), so that classes placed unevenly over the image or the
     # frames do not count
-    x = x.astype(np.float64).reshape(n, h * w, c)
+    x = x.reshape(n, h * w, c)
     resid = x - x.mean(0, keepdims=True) - x.mean(1, keepdims=True) + x.mean((0, 1))
     resid = resid.reshape(-1, c)[keep]
     kept = x.reshape(-1, c)[keep]
@@ -113,12 +114,10 @@ def shares(feats, sem):
 
 def measure(work, seed, iters, log=print):
     """One row per encoder of ``instance_vs_class.encoders``: its shares."""
-    import numpy as np
     import learning as lb
     from instance_vs_class import cell_labels, encoders
     root = osp.join(work, 'world')
-    imgs, sem = lb.read_split(root, 'readout_val')
-    sem = np.stack([np.asarray(s) for s in sem])
+    imgs, sem = lb.read_split(root, 'readout_val')  # sem: (N, H, W) uint8
     rows, todo, t0 = [], encoders(work, seed, iters), time.time()
     for k, (method, variant, arch, ckpt) in enumerate(todo):
         enc = lb.build_encoder(arch, ckpt, seed)
