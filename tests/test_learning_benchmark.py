@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers import REPO, run_tool
+from helpers import REPO, failure_report, run_tool
 
 SCRIPT = osp.join(REPO, 'tools/benchmark/learning.py')
 
@@ -733,3 +733,31 @@ def test_position_share_finds_the_grouping_that_made_the_features():
     mixed = np.concatenate([10 * by_pos[:, :1], noise[:, 1:]], 1)
     s = ps.shares(mixed, sem)
     assert s['position']['raw'] > 0.9 and s['position']['per_channel'] < 0.3
+
+
+def test_a_side_results_file_is_compared_with_the_baseline_random_rows(tmp_path):
+    """--baseline: a --iters 3000 results file has no random rows of its own; the report takes
+    them from the table's file, and the results file itself is left as it was."""
+    learning = _learning()
+    side = [dict(method='vader', variant='main', seed=s, readout='linear@r18-fpn',
+                 metric='mIoU', value=19 + s) for s in (0, 1, 2)]
+    base = [dict(method='random', variant='main', seed=s, readout='linear@r18-fpn',
+                 metric='mIoU', value=16 + 0.5 * s) for s in (0, 1, 2)]
+    base += [dict(method='vader', variant='main', seed=0, readout='linear@r18-fpn',
+                  metric='mIoU', value=0.0)]  # not the baseline's to give
+    results = tmp_path / 'side.json'
+    results.write_text(json.dumps(side))
+    (tmp_path / 'base.json').write_text(json.dumps(base))
+    r = run_tool([sys.executable, SCRIPT, '--report-only', '--results', str(results),
+                  '--baseline', str(tmp_path / 'base.json')])
+    assert r.returncode == 0, failure_report(r)
+    md = (tmp_path / 'side.md').read_text()
+    # vader 20 +- 0.8 against random's mean 16.5, max 17: +3.5, lowest seed (19) above it
+    assert '| vader | main | linear@r18-fpn (mIoU) | 20.0 ± 0.8 | 3 | +3.5 | yes |' in md
+    assert '| random | main | linear@r18-fpn (mIoU) | 16.5 ± 0.4 | 3 |' in md
+    assert json.loads(results.read_text()) == side
+    # a baseline without random rows is refused, by name
+    (tmp_path / 'empty.json').write_text('[]')
+    r = run_tool([sys.executable, SCRIPT, '--report-only', '--results', str(results),
+                  '--baseline', str(tmp_path / 'empty.json')])
+    assert r.returncode != 0 and 'empty.json' in r.stderr and 'random' in r.stderr

@@ -797,9 +797,20 @@ def plot(records, path):
     plt.close(fig)
 
 
-def write_reports(records, results, readme=None):
+def with_baseline(records, baseline):
+    """``records`` plus the ``random`` rows of ``baseline`` (records of another results file)
+    when ``records`` has none of its own: random init does not depend on ``--iters``, so a side
+    results file (for example ``--iters 3000``) is compared with the table's random rows."""
+    if not baseline or any(r['method'] == 'random' for r in records):
+        return records
+    return records + [r for r in baseline if r['method'] == 'random']
+
+
+def write_reports(records, results, readme=None, baseline=None):
     """``learning.md`` and ``learning.png`` next to ``results``; with ``readme``, the table also
-    replaces the text between the README's ``<!-- learning-table -->`` markers."""
+    replaces the text between the README's ``<!-- learning-table -->`` markers. ``baseline``:
+    see :func:`with_baseline` (the results file itself is left as it is)."""
+    records = with_baseline(records, baseline)
     base = osp.splitext(results)[0]
     text = markdown(records) + '\nAblation signs (main minus ablation, mean over seeds):\n\n' + \
         ablation_signs(records)
@@ -966,6 +977,10 @@ def main(argv=None):
                         help='also write the table into README.md (between its markers)')
     parser.add_argument('--report-only', action='store_true',
                         help='only rewrite the table / plot from the results file')
+    parser.add_argument('--baseline', default=None,
+                        help="a results file whose 'random' rows the table compares with when "
+                        '--results has none (random init does not depend on --iters), e.g. '
+                        'tools/benchmark/results/learning.json for a --iters 3000 file')
     parser.add_argument('--tune', action='store_true',
                         help='choose the readout recipe on the random encoder and exit')
     parser.add_argument('--smoke', action='store_true',
@@ -985,8 +1000,15 @@ def main(argv=None):
             args.methods = ['flowe', 'random']
         args.iters = min(args.iters, 2)
         args.det_iters = min(args.det_iters or 2, 2)
+    baseline = None
+    if args.baseline:
+        baseline = load_results(osp.abspath(args.baseline))
+        if not any(r['method'] == 'random' for r in baseline):
+            parser.error(f'--baseline {args.baseline}: no such results file, or it has no '
+                         "'random' rows; name a file the table's random rows were written to "
+                         '(tools/benchmark/results/learning.json)')
     if args.report_only:
-        write_reports(load_results(args.results), args.results, args.readme)
+        write_reports(load_results(args.results), args.results, args.readme, baseline)
         return
     os.makedirs(args.out_dir, exist_ok=True)
     root, ucm = make_world(args.out_dir, world, with_ucm='hiergroup' in args.methods)
@@ -1036,8 +1058,8 @@ def main(argv=None):
         return f'{method}/{variant} seed {seed}: {scores}'
 
     records = run_pending(todo, args.results, lambda recs, t: has_run(recs, *t), run, describe)
-    write_reports(records, args.results, args.readme)
-    print(markdown(records))
+    write_reports(records, args.results, args.readme, baseline)
+    print(markdown(with_baseline(records, baseline)))
 
 
 if __name__ == '__main__':
