@@ -738,7 +738,6 @@ def test_position_share_finds_the_grouping_that_made_the_features():
 def test_a_side_results_file_is_compared_with_the_baseline_random_rows(tmp_path):
     """--baseline: a --iters 3000 results file has no random rows of its own; the report takes
     them from the table's file, and the results file itself is left as it was."""
-    learning = _learning()
     side = [dict(method='vader', variant='main', seed=s, readout='linear@r18-fpn',
                  metric='mIoU', value=19 + s) for s in (0, 1, 2)]
     base = [dict(method='random', variant='main', seed=s, readout='linear@r18-fpn',
