@@ -743,7 +743,9 @@ def test_a_side_results_file_is_compared_with_the_baseline_random_rows(tmp_path)
     base = [dict(method='random', variant='main', seed=s, readout='linear@r18-fpn',
                  metric='mIoU', value=16 + 0.5 * s) for s in (0, 1, 2)]
     base += [dict(method='vader', variant='main', seed=0, readout='linear@r18-fpn',
-                  metric='mIoU', value=0.0)]  # not the baseline's to give
+                  metric='mIoU', value=0.0),  # not the baseline's to give
+             dict(method='random', variant='main', seed=0, readout='linear@r18-d8',
+                  metric='mIoU', value=1.0)]  # a readout the side file does not have
     results = tmp_path / 'side.json'
     results.write_text(json.dumps(side))
     (tmp_path / 'base.json').write_text(json.dumps(base))
@@ -754,9 +756,13 @@ def test_a_side_results_file_is_compared_with_the_baseline_random_rows(tmp_path)
     # vader 20 +- 0.8 against random's mean 16.5, max 17: +3.5, lowest seed (19) above it
     assert '| vader | main | linear@r18-fpn (mIoU) | 20.0 ± 0.8 | 3 | +3.5 | yes |' in md
     assert '| random | main | linear@r18-fpn (mIoU) | 16.5 ± 0.4 | 3 |' in md
+    assert 'r18-d8' not in md
     assert json.loads(results.read_text()) == side
-    # a baseline without random rows is refused, by name
-    (tmp_path / 'empty.json').write_text('[]')
-    r = run_tool([sys.executable, SCRIPT, '--report-only', '--results', str(results),
-                  '--baseline', str(tmp_path / 'empty.json')])
-    assert r.returncode != 0 and 'empty.json' in r.stderr and 'random' in r.stderr
+    # bad baselines are refused, each by name and with what is wrong
+    (tmp_path / 'norandom.json').write_text(json.dumps(side))
+    (tmp_path / 'shares.json').write_text(json.dumps(dict(rows=[])))
+    for name, why in (('norandom.json', "has no 'random' rows"), ('missing.json', 'no such file'),
+                      ('shares.json', 'not a list of result records')):
+        r = run_tool([sys.executable, SCRIPT, '--report-only', '--results', str(results),
+                      '--baseline', str(tmp_path / name)])
+        assert r.returncode != 0 and f'{name}: ' in r.stderr and why in r.stderr, r.stderr[-800:]

@@ -798,12 +798,33 @@ def plot(records, path):
 
 
 def with_baseline(records, baseline):
-    """``records`` plus the ``random`` rows of ``baseline`` (records of another results file)
-    when ``records`` has none of its own: random init does not depend on ``--iters``, so a side
-    results file (for example ``--iters 3000``) is compared with the table's random rows."""
+    """``records`` plus the ``random`` rows of ``baseline`` (records of another results file) for
+    the readouts ``records`` has, when ``records`` has no random rows of its own: random init does
+    not depend on ``--iters``, so a side results file (for example ``--iters 3000``) is compared
+    with the table's random rows."""
     if not baseline or any(r['method'] == 'random' for r in records):
         return records
-    return records + [r for r in baseline if r['method'] == 'random']
+    readouts = {r['readout'] for r in records}
+    return records + [r for r in baseline
+                      if r['method'] == 'random' and r['readout'] in readouts]
+
+
+def load_baseline(path):
+    """The records of a ``--baseline`` results file; a clear error when it is missing, is not a
+    results list, or has no ``random`` rows."""
+    fix = ("name the results file the table's random rows were written to "
+           '(tools/benchmark/results/learning.json)')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'--baseline {path}: no such file; {fix}')
+    try:
+        records = load_results(path)
+    except ValueError as e:
+        raise ValueError(f'--baseline {path}: not valid JSON ({e}); {fix}') from e
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError(f'--baseline {path}: not a list of result records; {fix}')
+    if not any(r.get('method') == 'random' for r in records):
+        raise ValueError(f"--baseline {path}: has no 'random' rows; {fix}")
+    return records
 
 
 def write_reports(records, results, readme=None, baseline=None):
@@ -978,9 +999,10 @@ def main(argv=None):
     parser.add_argument('--report-only', action='store_true',
                         help='only rewrite the table / plot from the results file')
     parser.add_argument('--baseline', default=None,
-                        help="a results file whose 'random' rows the table compares with when "
-                        '--results has none (random init does not depend on --iters), e.g. '
-                        'tools/benchmark/results/learning.json for a --iters 3000 file')
+                        help="a results file whose 'random' rows the table compares with, used "
+                        'only when --results has none of its own (random init does not depend '
+                        'on --iters), e.g. tools/benchmark/results/learning.json for a '
+                        '--iters 3000 file')
     parser.add_argument('--tune', action='store_true',
                         help='choose the readout recipe on the random encoder and exit')
     parser.add_argument('--smoke', action='store_true',
@@ -1000,13 +1022,7 @@ def main(argv=None):
             args.methods = ['flowe', 'random']
         args.iters = min(args.iters, 2)
         args.det_iters = min(args.det_iters or 2, 2)
-    baseline = None
-    if args.baseline:
-        baseline = load_results(osp.abspath(args.baseline))
-        if not any(r['method'] == 'random' for r in baseline):
-            parser.error(f'--baseline {args.baseline}: no such results file, or it has no '
-                         "'random' rows; name a file the table's random rows were written to "
-                         '(tools/benchmark/results/learning.json)')
+    baseline = load_baseline(osp.abspath(args.baseline)) if args.baseline else None
     if args.report_only:
         write_reports(load_results(args.results), args.results, args.readme, baseline)
         return
