@@ -827,11 +827,9 @@ def load_baseline(path):
     return records
 
 
-def write_reports(records, results, readme=None, baseline=None):
+def write_reports(records, results, readme=None):
     """``learning.md`` and ``learning.png`` next to ``results``; with ``readme``, the table also
-    replaces the text between the README's ``<!-- learning-table -->`` markers. ``baseline``:
-    see :func:`with_baseline` (the results file itself is left as it is)."""
-    records = with_baseline(records, baseline)
+    replaces the text between the README's ``<!-- learning-table -->`` markers."""
     base = osp.splitext(results)[0]
     text = markdown(records) + '\nAblation signs (main minus ablation, mean over seeds):\n\n' + \
         ablation_signs(records)
@@ -1024,7 +1022,8 @@ def main(argv=None):
         args.det_iters = min(args.det_iters or 2, 2)
     baseline = load_baseline(osp.abspath(args.baseline)) if args.baseline else None
     if args.report_only:
-        write_reports(load_results(args.results), args.results, args.readme, baseline)
+        write_reports(with_baseline(load_results(args.results), baseline), args.results,
+                      args.readme)
         return
     os.makedirs(args.out_dir, exist_ok=True)
     root, ucm = make_world(args.out_dir, world, with_ucm='hiergroup' in args.methods)
@@ -1074,8 +1073,9 @@ def main(argv=None):
         return f'{method}/{variant} seed {seed}: {scores}'
 
     records = run_pending(todo, args.results, lambda recs, t: has_run(recs, *t), run, describe)
-    write_reports(records, args.results, args.readme, baseline)
-    print(markdown(with_baseline(records, baseline)))
+    shown = with_baseline(records, baseline)  # the results file keeps only this run's rows
+    write_reports(shown, args.results, args.readme)
+    print(markdown(shown))
 
 
 if __name__ == '__main__':
