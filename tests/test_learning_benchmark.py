@@ -766,3 +766,31 @@ def test_a_side_results_file_is_compared_with_the_baseline_random_rows(tmp_path)
         r = run_tool([sys.executable, SCRIPT, '--report-only', '--results', str(results),
                       '--baseline', str(tmp_path / name)])
         assert r.returncode != 0 and f'{name}: ' in r.stderr and why in r.stderr, r.stderr[-800:]
+
+
+def test_transitive_ranker_follows_the_pretraining_budget(tmp_path):
+    """--iters reached every row but Transitive's: its ranker trained its own 200 iterations at
+    --iters 3000. It now scales with --iters (200 at the table's 300), and its config keeps a
+    checkpoint every 1000 iterations at most, so a long run resumes."""
+    learning = _learning()
+    import learning_transitive as lt
+    assert learning.transitive_iters(learning.PRETRAIN_ITERS, lt.DEFAULT_ITERS) == 200
+    assert learning.transitive_iters(3000, lt.DEFAULT_ITERS) == 2000
+    assert learning.transitive_iters(1, lt.DEFAULT_ITERS) == 1
+    asked = []
+
+    class FakeLT:
+        DEFAULT_ITERS = lt.DEFAULT_ITERS
+
+        @staticmethod
+        def pretrain_transitive(root, work_dir, seed, variant, iters, log=print):
+            asked.append((osp.basename(work_dir), iters))
+            return osp.join(work_dir, f'iter_{iters}.pth')
+
+    world = learning.TransitiveWorld.__new__(learning.TransitiveWorld)
+    world.lt, world.root, world.out_dir = FakeLT, str(tmp_path), str(tmp_path)
+    world.pretrain('main', 1, 3000)
+    world.pretrain('tracking-only', 0, None)
+    assert asked == [('transitive-main-s1', 2000), ('transitive-tracking-only-s0', 200)]
+    assert lt.make_config(iters=200).default_hooks.checkpoint.interval == 200
+    assert lt.make_config(iters=2000).default_hooks.checkpoint.interval == 1000

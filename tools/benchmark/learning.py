@@ -905,6 +905,14 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
     return recs
 
 
+def transitive_iters(iters, default):
+    """Transitive's ranker iterations for ``iters`` pretraining iterations of the other rows:
+    its own ``default`` (``learning_transitive.DEFAULT_ITERS``, 200) at the table's
+    :data:`PRETRAIN_ITERS`, scaled with ``--iters`` (3000: 2000), so that a longer budget is
+    longer for Transitive too. At least one."""
+    return max(1, int(round(default * iters / PRETRAIN_ITERS)))
+
+
 class TransitiveWorld:
     """Transitive's pretraining and object readout on the benchmark world
     (``learning_transitive.py``)."""
@@ -917,10 +925,13 @@ class TransitiveWorld:
         self.lt, self.root, self.out_dir = lt, root, out_dir
 
     def pretrain(self, variant, seed, iters):
+        """Mine the graph and train the ranker for :func:`transitive_iters` of the table's
+        ``iters`` pretraining iterations (None: ``learning_transitive.DEFAULT_ITERS``)."""
         work_dir = osp.join(self.out_dir, 'runs', f'transitive-{variant}-s{seed}')
-        ckpt = self.lt.pretrain_transitive(self.root, work_dir, seed, variant,
-                                           iters or self.lt.DEFAULT_ITERS, log=log)
-        return ckpt
+        ranker_iters = transitive_iters(iters, self.lt.DEFAULT_ITERS) if iters else \
+            self.lt.DEFAULT_ITERS
+        return self.lt.pretrain_transitive(self.root, work_dir, seed, variant, ranker_iters,
+                                           log=log)
 
     def readout(self, checkpoint, seed):
         config = None if checkpoint is None else \
@@ -1062,8 +1073,7 @@ def main(argv=None):
             log(f'skipped {method}/{variant} seed {seed} ({part} readout): '
                 'learning_transitive.py is not importable')
             return None
-        return run_one(method, variant, seed, part, root, ucm, args.out_dir,
-                       None if method == 'transitive' and not args.smoke else args.iters,
+        return run_one(method, variant, seed, part, root, ucm, args.out_dir, args.iters,
                        recipe, tr_world, args.pretrain_optim, args.det_iters)
 
     def describe(item, recs):
