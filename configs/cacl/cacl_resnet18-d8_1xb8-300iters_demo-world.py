@@ -1,6 +1,6 @@
 # CPU demo: CACL on demo-world frame pairs 4 apart, ResNet-18 dilated, 112x112 crops at the
 # same position in both frames (one box, one flip), colour augmentations per view, 300
-# iterations of SGD; the queues are shortened to the demo's batch. The paper pairs Kinetics
+# iterations of SGD; the queues are shortened to 512. The paper pairs Kinetics
 # frames 8 apart (about 0.3 s), its Table 1(b) pair-difficulty factor (stride 2 / 4 / 8: 28.4 /
 # 29.7 / 33.1 mIoU); demo frames 4 apart move as far in feature cells as FlowE's (9 px median
 # against 2.3 px for consecutive frames, a third of a stride-8 cell). Read out with
