@@ -790,7 +790,7 @@ def test_transitive_ranker_follows_the_pretraining_budget(tmp_path):
     world = learning.TransitiveWorld.__new__(learning.TransitiveWorld)
     world.lt, world.root, world.out_dir = FakeLT, str(tmp_path), str(tmp_path)
     world.pretrain('main', 1, 3000)
-    world.pretrain('tracking-only', 0, None)
+    world.pretrain('tracking-only', 0, learning.PRETRAIN_ITERS)
     assert asked == [('transitive-main-s1', 2000), ('transitive-tracking-only-s0', 200)]
     assert lt.make_config(iters=200).default_hooks.checkpoint.interval == 200
     assert lt.make_config(iters=2000).default_hooks.checkpoint.interval == 1000

@@ -9,6 +9,9 @@ import subprocess
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: every benchmark training run keeps a checkpoint at least this often (iterations), so that an
+#: interrupted one resumes from it (:func:`train_in_child`)
+CHECKPOINT_EVERY = 1000
 
 
 def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train.log',

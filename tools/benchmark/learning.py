@@ -55,7 +55,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from child_run import scalar_rows, train_in_child  # noqa: E402
+from child_run import CHECKPOINT_EVERY, scalar_rows, train_in_child  # noqa: E402
 
 RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
 #: the benchmark world (mmdense.datasets.generate_demo_world arguments)
@@ -368,14 +368,16 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
 
 def _run_settings(cfg, seed, work_dir, iters):
     """What every benchmark training run shares: batch, in-process loading, seed, folder,
-    logging, and a checkpoint every 1000 iterations (a long run resumes from it)."""
+    logging, and a checkpoint every ``CHECKPOINT_EVERY`` iterations (a long run resumes from
+    it)."""
     cfg.train_dataloader.batch_size = BATCH
     cfg.train_dataloader.num_workers = 0
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = work_dir
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=max(1, min(10, iters // 2)))
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=min(iters, 1000),
-                                        by_epoch=False, max_keep_ckpts=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
+                                        interval=min(iters, CHECKPOINT_EVERY), by_epoch=False,
+                                        max_keep_ckpts=1)
     cfg.log_processor = dict(by_epoch=False)
     return cfg
 
@@ -926,11 +928,10 @@ class TransitiveWorld:
 
     def pretrain(self, variant, seed, iters):
         """Mine the graph and train the ranker for :func:`transitive_iters` of the table's
-        ``iters`` pretraining iterations (None: ``learning_transitive.DEFAULT_ITERS``)."""
+        ``iters`` pretraining iterations."""
         work_dir = osp.join(self.out_dir, 'runs', f'transitive-{variant}-s{seed}')
-        ranker_iters = transitive_iters(iters, self.lt.DEFAULT_ITERS) if iters else \
-            self.lt.DEFAULT_ITERS
-        return self.lt.pretrain_transitive(self.root, work_dir, seed, variant, ranker_iters,
+        return self.lt.pretrain_transitive(self.root, work_dir, seed, variant,
+                                           transitive_iters(iters, self.lt.DEFAULT_ITERS),
                                            log=log)
 
     def readout(self, checkpoint, seed):

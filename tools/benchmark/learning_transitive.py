@@ -46,7 +46,7 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
-from child_run import train_in_child  # noqa: E402
+from child_run import CHECKPOINT_EVERY, train_in_child  # noqa: E402
 
 BASE_CONFIG = osp.join(REPO, 'configs/transitive/'
                        'triplet-siamese_vgg16_1xb8-100iters_sample-videos.py')
@@ -117,8 +117,8 @@ def make_config(graph_file=None, seed=0, iters=DEFAULT_ITERS, work_dir=None):
         cfg.train_dataloader.dataset.graph_file = graph_file
     cfg.randomness = dict(seed=seed)
     cfg.train_cfg.max_iters = iters
-    # every 1000 iterations at most, as the other rows: a long run resumes from its last one
-    cfg.default_hooks.checkpoint.interval = min(iters, 1000)
+    # as every benchmark run: a long run resumes from its last checkpoint
+    cfg.default_hooks.checkpoint.interval = min(iters, CHECKPOINT_EVERY)
     cfg.default_hooks.logger.interval = max(1, min(10, iters))
     if work_dir:
         cfg.work_dir = work_dir
