@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from helpers import run_tool
 
-from mmdense.datasets.transitive import (CONTEXT_OFFSETS, ContextPatchPair, best_box, mine_video,
+from mmdense.datasets.transitive import (CONTEXT_OFFSETS, ContextPatchPair, best_box,
+                                         cluster_nodes, crop_patch, inside_frame, mine_video,
                                          mined_box, mutual_cliques, transitive_pairs)
 from mmdense.models.algorithms.triplet_siamese import pick_distractors, ranking_loss
 
@@ -19,7 +20,8 @@ DEMO = 'configs/transitive/triplet-siamese_vgg16_1xb8-100iters_sample-videos.py'
 CTX = 'configs/transitive/context-prediction_vgg16_1xb256-1000k_in1k.py'
 CTX_DEMO = 'configs/transitive/context-prediction_vgg16_1xb16-300iters_demo-world.py'
 GRAPH_ARGS = ['--num-parents', '3', '--min-parent', '4', '--knn', '6', '--step', '5',
-              '--track-frames', '15', '--track-scale', '0.5']  # KCF at half size: fast
+              '--track-frames', '15', '--track-scale', '0.5',  # KCF at half size: fast
+              '--same-video-edges']  # two videos: inter edges inside a video too
 
 
 def test_transitivity_emits_exactly_the_expected_pairs():
@@ -49,7 +51,8 @@ def test_best_box_holds_the_most_moving_pixels():
     assert (w, h) == (10, 10) and count == 100 and (x, y) == (40, 20)
 
 
-def test_mined_box_is_227_and_scaled_only_for_small_frames():
+def test_mined_box_is_the_papers_part_of_the_frame():
+    """227 of a ~600x400 frame (sec. 4.1): 227 at a 400 short side, scaled with the frame."""
     # 400x600 frame, mask at 1/4 scale; moving blob centred at frame (x 420, y 180)
     mask = np.zeros((100, 150), bool)
     mask[40:50, 100:110] = True
@@ -62,13 +65,46 @@ def test_mined_box_is_227_and_scaled_only_for_small_frames():
     mask[95:100, 145:150] = True
     (x, y, w, h), _ = mined_box(mask, 0.25, (400, 600))
     assert (w, h) == (227, 227) and 600 - 227 - 4 <= x <= 600 - 227 and 400 - 227 - 4 <= y <= 173
-    # a frame smaller than the box: the box is its short side, nothing else changes
+    # smaller frames: the same part of the short side (227 / 400), around the blob
     small = np.zeros((36, 44), bool)
     small[10:20, 30:40] = True
     (x, y, w, h), _ = mined_box(small, 0.25, (144, 176))
-    assert (w, h) == (144, 144) and y == 0 and 0 <= x <= 176 - 144
+    assert (w, h) == (82, 82) and x <= 120 and 160 <= x + w <= 176 and y <= 40 and 80 <= y + h
     (x, y, w, h), _ = mined_box(small, 0.25, (240, 176))
-    assert (w, h) == (176, 176) and x == 0
+    assert (w, h) == (100, 100)
+    full = np.zeros((96, 128), bool)
+    full[40:60, 90:110] = True
+    (x, y, w, h), _ = mined_box(full, 1.0, (96, 128))  # the learning benchmark's frames
+    assert (w, h) == (54, 54) and x <= 90 and 110 <= x + w and y <= 40 and 60 <= y + h
+    # ref=None: ``box`` frame pixels, at most the short side
+    assert mined_box(small, 0.25, (144, 176), 227, None)[0][2:] == (144, 144)
+    assert mined_box(mask, 0.25, (400, 600), 100, None)[0][2:] == (100, 100)
+
+
+def test_a_tracked_box_over_the_border_is_moved_inside_not_stretched():
+    frame = np.arange(40 * 60 * 3, dtype=np.uint8).reshape(40, 60, 3)
+    assert inside_frame((-5, 30, 20, 20), (40, 60)) == (0, 20, 20, 20)
+    assert inside_frame((50, -3, 20, 20), (40, 60)) == (40, 0, 20, 20)
+    assert inside_frame((10, 0, 80, 20), (40, 60)) == (0, 0, 60, 20)  # wider than the frame
+    want = cv2.resize(frame[20:40, 0:20], (96, 96), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(crop_patch(frame, (-5, 30, 20, 20)), want)
+
+
+def test_inter_instance_cliques_join_different_videos():
+    """Near-duplicates of one video (the same instance a few frames apart) are each other's
+    nearest neighbours; with ``videos`` a child clique takes its 4 patches from 4 videos."""
+    rng = np.random.default_rng(0)
+    groups = 10 * rng.normal(size=(2, 16))  # videos 0-3 near one point, 4-7 near another
+    centres = np.concatenate([g + rng.normal(size=(4, 16)) for g in groups])
+    # 8 videos of 4 near-duplicate frames each
+    feats = np.concatenate([c + 0.01 * rng.normal(size=(4, 16)) for c in centres])
+    videos = np.repeat(np.arange(8), 4)
+    _, children = cluster_nodes(feats, num_parents=1, min_parent=4, knn=12, group=4)
+    assert children and any(len(set(videos[list(g)])) < 4 for g in children)
+    parents, children = cluster_nodes(feats, num_parents=1, min_parent=4, knn=12, group=4,
+                                      videos=[f'v{v}' for v in videos])
+    assert children and all(len(set(videos[list(g)])) == 4 for g in children)
+    assert (parents == parents[0]).all()
 
 
 def _moving_square_frames(root, size, n=3, side=50, speed=8):
@@ -90,7 +126,7 @@ def _moving_square_frames(root, size, n=3, side=50, speed=8):
     return corners
 
 
-@pytest.mark.parametrize('size,side', [((400, 560), 227), ((160, 200), 160)])
+@pytest.mark.parametrize('size,side', [((400, 560), 227), ((160, 200), 91)])
 def test_mine_video_crops_the_227_box_around_the_moving_object(tmp_path, size, side):
     from mmdense.datasets.video_io import FrameFolderSource
     corners = _moving_square_frames(str(tmp_path / 'v'), size)
@@ -152,10 +188,17 @@ def test_graph_from_real_videos_has_all_edge_types(graph_dir):
     r = run_tool([sys.executable, 'tools/transitive/build_graph.py', str(out / 'patches'),
                   str(out / 'x'), '--features', 'hog'])
     assert r.returncode != 0 and 'no videos' in r.stderr
-    # the paper's 227x227 box on bikes (272x640); smaller frames: test_mine_video_crops_...
+    # the paper's 227 of a 400 px short side on bikes (272x640): 154
     mined = json.loads((out / 'mined' / 'bikes.json').read_text())
     boxes = [n['box'] for n in mined['nodes'] if 'track_of' not in n]
-    assert len(boxes) > 5 and all(b[2] == b[3] == 227 for b in boxes), boxes[:3]
+    assert len(boxes) > 5 and all(b[2] == b[3] == 154 for b in boxes), boxes[:3]
+    # inter-instance edges between two videos' patches only: too few videos for a clique
+    import shutil
+    shutil.copytree(out / 'mined', out / 'y' / 'mined')  # the same mining, cached
+    r = run_tool([sys.executable, 'tools/transitive/build_graph.py', str(root), str(out / 'y'),
+                  *GRAPH_ARGS[:-1], '--features', 'hog'])
+    assert r.returncode != 0 and 'patches were mined from 1 video(s)' in r.stderr
+    assert '--same-video-edges' in r.stderr
 
 
 def test_build_graph_lists_an_unreadable_video_and_keeps_the_others(graph_dir, tmp_path):
@@ -447,7 +490,6 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
     sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                                 'tools', 'benchmark'))
     import learning_transitive as lt
-    from mmdense.datasets.transitive import crop_patch
     graph_file = lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0)
     with open(graph_file) as f:
         graph = json.load(f)
@@ -467,6 +509,33 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
         frame = cv2.imread(osp.join(n['video'], f"{n['frame']:05d}.png"))
         patch = cv2.imread(n['path'])
         assert np.abs(patch.astype(int) - crop_patch(frame, n['box']).astype(int)).max() <= 1
+    # content: the box is the paper's part of the frame (227 / 400 of the short side), put on
+    # the moving objects, and a track ends on the object it started on (instance maps)
+    h, w = cv2.imread(osp.join(demo_world, 'frames', 'clip_000', '00000.png')).shape[:2]
+    side = round(227 * min(h, w) / 400)
+
+    def instances(n):
+        inst = cv2.imread(osp.join(demo_world, 'inst', osp.basename(osp.normpath(n['video'])),
+                                   f"{n['frame']:05d}.png"), cv2.IMREAD_UNCHANGED)
+        x, y, bw, bh = (int(v) for v in n['box'])
+        return inst, inst[y:y + bh, x:x + bw]
+    starts = [n for n in mined.values() if 'track_of' not in n]
+    assert all(n['box'][2:] == [side, side] for n in starts)
+    fg_box = np.mean([(instances(n)[1] > 0).mean() for n in starts])
+    fg_frame = np.mean([(instances(n)[0] > 0).mean() for n in starts])
+    assert fg_box > 1.3 * fg_frame, (fg_box, fg_frame)
+
+    def main_object(n):
+        ids, counts = np.unique(instances(n)[1], return_counts=True)
+        counts[ids == 0] = 0
+        return ids[np.argmax(counts)]
+
+    def share_of(k, n):  # the part of instance k's visible pixels inside n's box
+        inst, box = instances(n)
+        return (box == k).sum() / max(1, (inst == k).sum())
+    kept = [share_of(main_object(mined[a]), mined[b]) for a, b in graph['edges']['intra']]
+    assert kept and min(kept) >= 0.5, kept  # the object it started on is in its end box
+    assert all(mined[b]['box'][2:] == [side, side] for _, b in graph['edges']['intra'])
     # a graph that exists is reused, not rebuilt
     mtime = os.stat(graph_file).st_mtime_ns
     assert lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0) \

@@ -5,7 +5,8 @@
 #   python tools/transitive/build_graph.py data/sample_videos data/transitive_demo \
 #       --features configs/transitive/context-prediction_vgg16_1xb16-300iters_demo-world.py \
 #       --checkpoint work_dirs/ctx_demo/iter_300.pth \
-#       --num-parents 3 --min-parent 4 --knn 6 --step 5 --track-frames 15
+#       --num-parents 3 --min-parent 4 --knn 6 --step 5 --track-frames 15 \
+#       --same-video-edges   # two videos: inter edges inside a video too
 # (or --features hog, the paper's HOG ablation, without the first step). VGG16 from scratch
 # (add --cfg-options load_from=work_dirs/ctx_demo/iter_300.pth to start from the demo
 # context-prediction tower, as the paper does: its backbone.* keys load, the fc layers stay

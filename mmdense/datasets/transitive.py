@@ -7,12 +7,12 @@ transitivity turns an inter edge <A, B> with intra edges <A, A'>, <B, B'> into p
 <A, B'>, <A', B>, <A', B'>.
 
 1. :func:`mine_video`: frames with moderate motion (dense DIS flow minus its median, the camera
-   motion: too many moving pixels = camera motion, too few = noise), the paper's 227x227 box
-   (sec. 4.1; the short side when a frame is smaller) holding the most moving pixels, cropped and
-   resized to 96x96;
+   motion: too many moving pixels = camera motion, too few = noise), the paper's 227x227 box of
+   a ~600x400 frame (sec. 4.1; scaled with the frame's short side, :func:`mined_box`) holding
+   the most moving pixels, cropped and resized to 96x96;
 2. :func:`track_node`: OpenCV's KCF tracker (contrib) from the mined box for ``track_frames``;
 3. :func:`cluster_nodes`: k-means parents (drop those under ``min_parent``), then child cliques of
-   ``group`` mutual ``knn``-nearest neighbours (scikit-learn);
+   ``group`` mutual ``knn``-nearest neighbours among other videos' patches (scikit-learn);
 4. :func:`transitive_pairs`: the positive pairs, by kind.
 
 ``tools/transitive/build_graph.py`` runs 1-4 over a folder of videos (resumable per video,
@@ -70,22 +70,30 @@ def best_box(mask, side):
     return (int(xs[i]), int(ys[i]), s, s), best
 
 
-#: side of the mined box in frame pixels: "a 227x227 bounding box (from ~600x400 images)"
+#: side of the mined box in frame pixels at a short side of :data:`MINED_BOX_REF`: "a 227x227
+#: bounding box (from ~600x400 images)" (sec. 4.1)
 MINED_BOX = 227
+#: the short side of the paper's ~600x400 frames, at which the mined box is :data:`MINED_BOX`
+MINED_BOX_REF = 400
 
 
-def mined_box(mask, scale, frame_hw, box=MINED_BOX):
-    """The mined object box (sec. 4.1) in frame pixels: a ``box`` x ``box`` square (227, the
-    paper's) placed where the moving-pixel ``mask`` (computed at ``scale`` of the frame) holds
-    the most moving pixels. Only a frame whose short side is under ``box`` gets a smaller box:
-    its short side. The window is searched on the mask at ``box * scale`` and its centre mapped
-    back to the frame, so the box is exactly ``box`` frame pixels and lies inside the frame.
+def mined_box(mask, scale, frame_hw, box=MINED_BOX, ref=MINED_BOX_REF):
+    """The mined object box (sec. 4.1) in frame pixels: a square placed where the moving-pixel
+    ``mask`` (computed at ``scale`` of the frame) holds the most moving pixels.
+
+    Its side is the paper's ``box`` (227) scaled with the frame: ``box * short_side / ref``, so
+    that it covers the same part of the frame as 227 of the paper's ~600x400 frames (a 400x600
+    frame: 227; a 96x128 frame: 54). ``ref=None``: ``box`` frame pixels whatever the frame. The
+    side is at most the frame's short side. The window is searched on the mask at
+    ``side * scale`` and its centre mapped back to the frame, so the box is exactly ``side``
+    frame pixels and lies inside the frame.
 
     Returns:
         tuple: ``(x, y, side, side)`` ints in frame pixels, and the moving-pixel count (mask).
     """
     fh, fw = frame_hw
-    side = int(min(box, fh, fw))
+    side = box * min(fh, fw) / ref if ref else box
+    side = int(min(max(1, round(side)), fh, fw))
     (x, y, s, _), count = best_box(mask, side * scale)
     cx, cy = (x + s / 2) / scale, (y + s / 2) / scale
     x0 = int(np.clip(round(cx - side / 2), 0, fw - side))
@@ -93,9 +101,20 @@ def mined_box(mask, scale, frame_hw, box=MINED_BOX):
     return (x0, y0, side, side), count
 
 
-def crop_patch(frame, box, size=96):
+def inside_frame(box, frame_hw):
+    """``box`` (x, y, w, h) moved, not resized, to lie inside a frame of ``frame_hw`` (clipped
+    only where it is larger than the frame): a tracker's box that runs over the border keeps its
+    size, so its patch is not stretched."""
+    fh, fw = frame_hw
     x, y, w, h = (int(round(v)) for v in box)
-    x, y = max(0, x), max(0, y)
+    w, h = max(1, min(w, fw)), max(1, min(h, fh))
+    return int(np.clip(x, 0, fw - w)), int(np.clip(y, 0, fh - h)), w, h
+
+
+def crop_patch(frame, box, size=96):
+    """The ``size`` x ``size`` patch of ``box`` (x, y, w, h; moved inside the frame first,
+    :func:`inside_frame`), or None when it is empty."""
+    x, y, w, h = inside_frame(box, frame.shape[:2])
     crop = frame[y:y + h, x:x + w]
     if crop.size == 0:
         return None
@@ -113,12 +132,12 @@ def _write_patch(img, out_dir, node_id):
 
 
 def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MINED_BOX,
-               patch=96, scale=0.25, thr=1.0):
+               patch=96, scale=0.25, thr=1.0, box_ref=MINED_BOX_REF):
     """Mine moving-object patches of one video: one candidate every ``step`` frames, kept when
-    the fraction of moving pixels is in ``[min_moving, max_moving]``; the ``box`` x ``box``
-    square (227, sec. 4.1; :func:`mined_box`) with the most moving pixels is cropped and resized
-    to ``patch`` x ``patch``. ``video``: a video path, a folder of frames or an opened
-    :class:`FrameSource`.
+    the fraction of moving pixels is in ``[min_moving, max_moving]``; the square with the most
+    moving pixels (:func:`mined_box`: the paper's 227 of a 400 px short side, ``box`` at
+    ``box_ref``, scaled with the frame) is cropped and resized to ``patch`` x ``patch``.
+    ``video``: a video path, a folder of frames or an opened :class:`FrameSource`.
 
     Returns:
         list[dict]: nodes ``{id, video, frame, box (x, y, w, h) in frame pixels, path}``.
@@ -134,7 +153,7 @@ def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MIN
         frac = float(mask.mean())
         if not min_moving <= frac <= max_moving:
             continue
-        xywh, _ = mined_box(mask, scale, a.shape[:2], box)
+        xywh, _ = mined_box(mask, scale, a.shape[:2], box, box_ref)
         img = crop_patch(a, xywh, patch)
         if img is None:
             continue
@@ -168,7 +187,10 @@ def track_node(node, out_dir, track_frames=30, patch=96, src=None, scale=1.0):
         ok, box = tracker.update(view(frame))
         if not ok:
             return None
-    box = [v / scale for v in box]
+    # KCF keeps the start box's size but clips its box at the frame border: the end box is
+    # the start's size, moved inside the frame
+    box = inside_frame((box[0] / scale, box[1] / scale) + tuple(node['box'][2:]),
+                       frame.shape[:2])
     img = crop_patch(frame, box, patch)
     if img is None:
         return None
@@ -200,8 +222,17 @@ def mutual_cliques(neighbours, group=4):
     return out
 
 
-def cluster_nodes(features, num_parents=5000, min_parent=100, knn=10, group=4, seed=0):
-    """Two-stage clustering (sec. 4.2).
+def cluster_nodes(features, num_parents=5000, min_parent=100, knn=10, group=4, seed=0,
+                  videos=None):
+    """Two-stage clustering (sec. 4.2): k-means "parent" clusters (those under ``min_parent``
+    dropped), then inside each parent the "child" cliques of ``group`` samples that are all in
+    each other's ``knn`` nearest neighbours (cosine).
+
+    ``videos`` (N,) (optional): the video of each sample. A sample's neighbours are then taken
+    among other videos' samples only, so a child clique joins ``group`` different videos. The
+    edges it makes are "inter-instance" edges: without this, the near-duplicate candidates of
+    one video (the same instance a few frames apart) are each other's nearest neighbours and
+    fill the cliques (see ``configs/transitive/README.md``, "Where we differ").
 
     Returns:
         tuple: ``parents`` (N,) int (-1: in a dropped small cluster) and ``children`` (list of
@@ -212,6 +243,7 @@ def cluster_nodes(features, num_parents=5000, min_parent=100, knn=10, group=4, s
     x = features / (np.linalg.norm(features, axis=1, keepdims=True) + 1e-12)
     k = min(num_parents, len(x))
     raw = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(x)
+    vid = None if videos is None else np.unique(np.asarray(videos), return_inverse=True)[1]
     parents = np.full(len(x), -1, np.int64)
     children = []
     for c in np.unique(raw):
@@ -219,9 +251,15 @@ def cluster_nodes(features, num_parents=5000, min_parent=100, knn=10, group=4, s
         if len(members) < max(min_parent, group):
             continue
         parents[members] = c
-        n_nb = min(knn + 1, len(members))
+        # enough neighbours that ``knn`` of them are from other videos (the rest are dropped)
+        same = 1 if vid is None else int(np.bincount(vid[members]).max())
+        n_nb = min(knn + same, len(members))
         _, idx = NearestNeighbors(n_neighbors=n_nb).fit(x[members]).kneighbors(x[members])
-        neighbours = [set(int(j) for j in row if j != r) for r, row in enumerate(idx)]
+        neighbours = []
+        for r, row in enumerate(idx):
+            nbr = [int(j) for j in row if j != r and (
+                vid is None or vid[members[j]] != vid[members[r]])]
+            neighbours.append(set(nbr[:knn]))
         children += [tuple(int(members[j]) for j in grp)
                      for grp in mutual_cliques(neighbours, group)]
     return parents, children
@@ -288,6 +326,9 @@ def _video_job(job):
     video, out_dir, mine_kw, track_frames = job
     name = osp.splitext(osp.basename(video))[0]
     cache = osp.join(out_dir, 'mined', name + '.json')
+    # the box rule is always part of the cache key: caches mined before the box scaled with
+    # the frame (no ``box_ref``) are mined again
+    mine_kw = dict(dict(box_ref=MINED_BOX_REF), **mine_kw)
     params = dict(mine_kw, track_frames=track_frames)
     if osp.exists(cache):
         try:
@@ -320,7 +361,7 @@ def _video_job(job):
 
 def build_graph(video_root, out_dir, features='encoder', encoder=None, track_frames=30,
                 num_parents=5000, min_parent=100, knn=10, group=4,
-                kinds=('transitive', 'intra'), workers=0, mine_kw=None):
+                kinds=('transitive', 'intra'), workers=0, mine_kw=None, cross_video=True):
     """Steps 1-4 over every video under ``video_root``; writes ``out_dir/graph.json``.
 
     Args:
@@ -329,6 +370,9 @@ def build_graph(video_root, out_dir, features='encoder', encoder=None, track_fra
         features (str): ``'encoder'`` (the paper: ``encoder`` maps a list of BGR 96x96 patches
             to (N, C) features, the 4608-d pool5 of the context-prediction VGG16 in
             ``tools/transitive/build_graph.py``) or ``'hog'`` (the HOG ablation).
+        cross_video (bool): inter-instance edges only between patches of different videos
+            (:func:`cluster_nodes`' ``videos``); needs patches from at least ``group`` videos.
+            False: any two patches (for a demo on a few videos).
 
     Returns:
         dict: the graph summary, with the clustering ``features`` and their ``feature_dim``.
@@ -358,12 +402,19 @@ def build_graph(video_root, out_dir, features='encoder', encoder=None, track_fra
                          'motion thresholds (min_moving / max_moving) or add videos')
     index = {n['id']: i for i, n in enumerate(nodes)}
     mined = [i for i, n in enumerate(nodes) if 'track_of' not in n]
+    mined_videos = [nodes[i]['video'] for i in mined]
+    if cross_video and len(set(mined_videos)) < group:
+        raise ValueError(
+            f'patches were mined from {len(set(mined_videos))} video(s), and inter-instance '
+            f'edges join {group} different videos: add videos, or allow edges inside one video '
+            '(build_graph.py --same-video-edges)')
     paths = [nodes[i]['path'] for i in mined]
     if features == 'hog':
         feats = hog_features(paths)
     else:
         feats = np.asarray(encoder([cv2.imread(p) for p in paths]), np.float32)
-    sub_parents, children = cluster_nodes(feats, num_parents, min_parent, knn, group)
+    sub_parents, children = cluster_nodes(feats, num_parents, min_parent, knn, group,
+                                          videos=mined_videos if cross_video else None)
     parents = np.full(len(nodes), -1, np.int64)
     parents[mined] = sub_parents
     for a, b in intra:  # a tracked patch belongs to its start patch's parent cluster

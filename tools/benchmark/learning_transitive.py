@@ -28,10 +28,11 @@ Benchmark-size choices and deviations from the paper (issue 17's 2-core budget):
   the paper's (fc 4096 + fc 1024) on the flattened 512 x 2 x 2 last stage. Conv layers from
   scratch (the paper starts them from the context-prediction network).
 * Graph: patches are still mined at 96x96 (HOG's window) and resized to 64 in the training
-  pipeline. The mined box is the short side of the 96x128 frame (the repo's rule for frames
-  smaller than the paper's 227 box); the motion mask at full scale (DIS flow finds no motion
-  on the 24x32 quarter-scale frame); one candidate per frame (``step`` 1), tracks of 4 frames
-  (the clips have 8), k-means parents sized to the few hundred patches
+  pipeline. The mined box is the paper's 227 of a ~600x400 frame scaled with the frame (54 px
+  of the 96x128 frames, about one or two of the world's objects; ``mined_box``); inter-instance
+  edges join different clips (``cluster_nodes``); the motion mask at full scale (DIS flow finds
+  no motion on the 24x32 quarter-scale frame); one candidate per frame (``step`` 1), tracks
+  of 4 frames (the clips have 6), k-means parents sized to the few hundred patches
   (:data:`CLUSTER`).
 * Schedule: batch 8, SGD lr 0.01 (the demo config), :data:`DEFAULT_ITERS` iterations at the
   table's 300 pretraining iterations; ``learning.py --iters N`` scales them (N = 3000: 2000).
@@ -51,7 +52,8 @@ from child_run import CHECKPOINT_EVERY, train_in_child  # noqa: E402
 BASE_CONFIG = osp.join(REPO, 'configs/transitive/'
                        'triplet-siamese_vgg16_1xb8-100iters_sample-videos.py')
 VARIANTS = {'main': ('transitive', 'intra'), 'tracking-only': ('intra', )}
-#: mining on 96x128 frames, 8 per clip: the box is clipped to the short side (96)
+#: mining on 96x128 frames, 6 per clip: the paper's 227 box of a 400 px short side, scaled
+#: with the frame's (54 px)
 MINE = dict(step=1, min_moving=0.02, max_moving=0.5, box=227, track_scale=1.0, scale=1.0)
 TRACK_FRAMES = 4
 #: k-means parents: one per ``patches_per_parent`` mined patches, at least 2
@@ -88,9 +90,15 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
     n_cand = sum(max(0, len(FrameFolderSource(s)) - 1) // MINE['step'] for s in sources)
     num_parents = max(2, n_cand // CLUSTER['patches_per_parent'])
     t0 = time.perf_counter()
+    # inter-instance edges join different clips; a world of fewer clips than a child clique
+    # (``--smoke``'s) links patches of one clip too
+    cross = len(sources) >= CLUSTER['group']
+    if not cross:
+        log(f'{len(sources)} train clips, fewer than a child clique ({CLUSTER["group"]}): '
+            'inter-instance edges inside a clip too')
     summary = build_graph(sources, graph_dir, 'hog', None, TRACK_FRAMES, num_parents,
                           CLUSTER['min_parent'], CLUSTER['knn'], CLUSTER['group'],
-                          VARIANTS[variant], workers, dict(MINE))
+                          VARIANTS[variant], workers, dict(MINE), cross_video=cross)
     summary['seconds'] = round(time.perf_counter() - t0, 1)
     log(f'transitive graph ({variant}): {json.dumps(summary)}')
     return graph_file

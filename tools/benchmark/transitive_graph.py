@@ -36,7 +36,8 @@ def main(argv=None):
         summary = build_graph(root, osp.join(tmp, 'graph'), features='hog',
                               track_frames=args.track_frames, num_parents=3, min_parent=4,
                               knn=6, workers=args.workers,
-                              mine_kw=dict(step=args.step, track_scale=args.track_scale))
+                              mine_kw=dict(step=args.step, track_scale=args.track_scale),
+                              cross_video=False)  # two videos: cliques of 4 share them
         sec = time.perf_counter() - t0
     print(f"graph of the sample videos: {summary['nodes']} patches "
           f"({summary['intra_edges']} tracked), {summary['inter_edges']} inter edges, "

@@ -1,14 +1,16 @@
 """Build the transitive-invariance graph from a folder of videos (Wang et al. 2017, sec. 4).
 
     python tools/transitive/build_graph.py VIDEO_ROOT OUT_DIR [--features CONFIG | hog]
-        [--checkpoint CKPT] [--box 227] [--track-frames 30] [--num-parents 5000]
-        [--min-parent 100] [--knn 10] [--group 4] [--pairs transitive intra] [--step 10]
-        [--workers 8]
+        [--checkpoint CKPT] [--box 227] [--box-ref 400] [--track-frames 30]
+        [--num-parents 5000] [--min-parent 100] [--knn 10] [--group 4]
+        [--pairs transitive intra] [--step 10] [--same-video-edges] [--workers 8]
 
-1. mines moving-object patches from every video (the paper's 227x227 box, the short side of
-a smaller frame, resized to 96x96), 2. tracks each with KCF for ``--track-frames`` frames
-(intra-instance edges), 3. clusters the mined patches (k-means parents, 4-sample child cliques:
-inter-instance edges) with the paper's features, the pool5 of the context-prediction VGG16
+1. mines moving-object patches from every video (the paper's 227x227 box of a ~600x400 frame,
+scaled with the frame's short side: ``--box`` at a ``--box-ref`` short side; resized to 96x96),
+2. tracks each with KCF for ``--track-frames`` frames (intra-instance edges), 3. clusters the
+mined patches (k-means parents, child cliques of 4 patches from 4 different videos:
+inter-instance edges; ``--same-video-edges`` lets a clique hold patches of one video, for a
+demo on fewer than 4 videos) with the paper's features, the pool5 of the context-prediction VGG16
 (``--features``: its config, default ``configs/transitive/context-prediction_vgg16_1xb256-
 1000k_in1k.py``; ``--checkpoint``: its trained weights, default
 ``checkpoints/context_prediction_vgg16.pth``), 512 x 3 x 3 = 4608-d per 96x96 patch, or HOG
@@ -60,7 +62,14 @@ def main(argv=None):
     parser.add_argument('--checkpoint', default=CONTEXT_CHECKPOINT,
                         help='weights of the --features network')
     parser.add_argument('--box', type=int, default=227,
-                        help='side of the mined box in frame pixels (paper: 227)')
+                        help='side of the mined box in pixels of a frame whose short side is '
+                        '--box-ref (paper: 227 of ~600x400 frames); scaled with the frame')
+    parser.add_argument('--box-ref', type=int, default=400,
+                        help='the short side at which the mined box is --box pixels; 0: --box '
+                        'pixels in every frame')
+    parser.add_argument('--same-video-edges', action='store_true',
+                        help='let inter-instance edges join patches of one video (default: '
+                        'only different videos; needs patches from --group videos)')
     parser.add_argument('--track-scale', type=float, default=1.0,
                         help='run KCF on frames resized by this (< 1: faster; the end patch '
                         'is still cropped at full resolution)')
@@ -88,7 +97,8 @@ def main(argv=None):
             encoder, args.track_frames, args.num_parents, args.min_parent, args.knn, args.group,
             tuple(args.pairs), args.workers,
             dict(step=args.step, min_moving=args.min_moving, max_moving=args.max_moving,
-                 box=args.box, track_scale=args.track_scale))
+                 box=args.box, box_ref=args.box_ref or None, track_scale=args.track_scale),
+            cross_video=not args.same_video_edges)
     except (FileNotFoundError, ValueError, KeyError) as e:
         sys.exit(f'error: {e}')
     summary['seconds'] = round(time.perf_counter() - t0, 1)
