@@ -794,3 +794,44 @@ def test_transitive_ranker_follows_the_pretraining_budget(tmp_path):
     assert asked == [('transitive-main-s1', 2000), ('transitive-tracking-only-s0', 200)]
     assert lt.make_config(iters=200).default_hooks.checkpoint.interval == 200
     assert lt.make_config(iters=2000).default_hooks.checkpoint.interval == 1000
+
+
+def test_supervised_object_reference_trains_the_tower_the_readout_reads(demo_world, tmp_path):
+    """The object readout's supervised row: the same ResNet-18 tower trained on the train
+    clips' object crops with their shape labels (the ranker's budget), then read out frozen:
+    the readout's weights are the trained ones."""
+    import cv2
+    import numpy as np
+    import torch
+    _learning()
+    import learning_transitive as lt
+    from mmdense.evaluation import DenseEncoder
+    work = tmp_path / 'runs' / 'supervised-objects-s0'
+    ckpt = lt.pretrain_supervised(demo_world, str(work), seed=0, iters=2, log=lambda s: 0)
+    # the crops it trained on are the readout's train crops, labelled 0-3 by shape
+    crops, labels = lt.object_crops(demo_world, 'train')
+    lines = (tmp_path / 'runs' / 'object-crops' / 'train.txt').read_text().split()
+    names, written = lines[0::2], np.array(lines[1::2], int)
+    assert len(names) == len(crops) and (written == labels - 1).all()
+    np.testing.assert_array_equal(
+        cv2.imread(str(tmp_path / 'runs' / 'object-crops' / names[0])), crops[0])
+    saved = torch.load(ckpt, weights_only=False)
+    state = saved['state_dict']
+    assert state['head.fc.weight'].shape == (4, 512)
+    # end to end: every parameter, the tower's first convolution included, got gradients (SGD
+    # momentum buffers, one per parameter, none zero)
+    buffers = [v['momentum_buffer'] for v in saved['optimizer']['state'].values()]
+    stats = ('running_mean', 'running_var', 'num_batches_tracked')
+    n_params = sum(1 for k in state if not k.endswith(stats))
+    assert len(buffers) == n_params and all(b.abs().sum() > 0 for b in buffers)
+    # the readout reads those weights
+    enc = DenseEncoder(str(work / 'supervised_config.py'), ckpt, use_neck=False)
+    for key, value in enc.backbone.state_dict().items():
+        torch.testing.assert_close(value, state['backbone.' + key])
+    out = lt.object_readout(demo_world, ckpt, str(work / 'supervised_config.py'),
+                            log=lambda s: 0)
+    assert 0 <= out['object-linear'] <= 100 and out['num_train'] == len(crops)
+    # a second call reuses the checkpoint instead of training again
+    mtime = os.stat(ckpt).st_mtime_ns
+    assert lt.pretrain_supervised(demo_world, str(work), 0, 2, log=lambda s: 0) == ckpt
+    assert os.stat(ckpt).st_mtime_ns == mtime

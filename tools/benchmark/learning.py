@@ -17,7 +17,8 @@ pair, so that FlowE pairs frames 4 apart), at benchmark size
    benchmark world (crop sizes, the train clips only, :data:`PRETRAIN_ITERS` iterations with the
    config's own schedule shape, ``randomness.seed``), through ``tools/train.py`` in a child
    process; the ``supervised`` row trains the same dilated ResNet-18 end to end on the train
-   clips' labels (MMSeg, same iterations and batch);
+   clips' labels (MMSeg, same iterations and batch), and, for the object readout, Transitive's
+   ResNet-18 tower on the train clips' object crops and shape labels (the ranker's budget);
 2. reads every frozen encoder out on the train clips' labels and scores the val clips with
    MMSeg's ``IoUMetric``: a linear 1x1 readout and a DeepLab-v1 3x3 conv readout
    (:class:`ConvReadoutHead`), trained on the frozen features with the one recipe
@@ -885,6 +886,11 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
         for readout, metric, value in tr_world.readout(None, seed):
             add(readout, metric, value)
         return recs
+    if method == 'supervised' and part == 'object':
+        ckpt = tr_world.pretrain_supervised(seed, iters)
+        for readout, metric, value in tr_world.readout(ckpt, seed, 'supervised_config.py'):
+            add(readout, metric, value)
+        return recs
     if method == 'transitive':
         ckpt = tr_world.pretrain(variant, seed, iters)
         for readout, metric, value in tr_world.readout(ckpt, seed):
@@ -934,9 +940,17 @@ class TransitiveWorld:
                                            transitive_iters(iters, self.lt.DEFAULT_ITERS),
                                            log=log)
 
-    def readout(self, checkpoint, seed):
-        config = None if checkpoint is None else \
-            osp.join(osp.dirname(checkpoint), 'transitive_config.py')
+    def pretrain_supervised(self, seed, iters):
+        """The object readout's ``supervised`` reference: the same tower trained on the train
+        clips' object crops and shape labels, with the ranker's budget
+        (:func:`transitive_iters`)."""
+        work_dir = osp.join(self.out_dir, 'runs', f'supervised-objects-s{seed}')
+        return self.lt.pretrain_supervised(self.root, work_dir, seed,
+                                           transitive_iters(iters, self.lt.DEFAULT_ITERS),
+                                           log=log)
+
+    def readout(self, checkpoint, seed, config_name='transitive_config.py'):
+        config = None if checkpoint is None else osp.join(osp.dirname(checkpoint), config_name)
         res = self.lt.object_readout(self.root, checkpoint, config, log=log, seed=seed)
         arch = TRANSITIVE_ARCH
         return [(f'object-linear@{arch}', 'accuracy', res['object-linear']),
@@ -1062,7 +1076,7 @@ def main(argv=None):
                     if variant_kind(method, variant) != kind:
                         continue
                     parts = ('det', ) if (method, variant) in DET_DIAGNOSTICS else \
-                        ('seg', 'object') if method == 'random' else \
+                        ('seg', 'object') if method in ('random', 'supervised') else \
                         ('object', ) if method == 'transitive' else ('seg', )
                     # MMDet readouts for the main settings (the issue's rows), not per variant
                     parts += ('det', ) if method in DET_METHODS and variant == 'main' else ()

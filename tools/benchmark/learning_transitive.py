@@ -18,6 +18,9 @@ pretraining on the demo world and the object readout. Plain functions, called by
   crops, top-1 %), and the effective rank (PCA directions holding 90% of the val features'
   variance). The embedding is the global-average-pooled last backbone stage (the tower that
   transfers; the paper's detection readout fine-tunes the conv layers), not the fc neck.
+* :func:`pretrain_supervised`: the object readout's ``supervised`` reference row, the same tower
+  trained end to end on the train clips' object crops and their shape labels with the ranker's
+  budget (:func:`make_supervised_config`), then read out as above.
 
 Benchmark-size choices and deviations from the paper (issue 17's 2-core budget):
 
@@ -38,6 +41,7 @@ Benchmark-size choices and deviations from the paper (issue 17's 2-core budget):
   table's 300 pretraining iterations; ``learning.py --iters N`` scales them (N = 3000: 2000).
 """
 import json
+import os
 import os.path as osp
 import sys
 import time
@@ -157,6 +161,77 @@ def pretrain_transitive(world_root, work_dir, seed=0, variant='main', iters=DEFA
                    'transitive_config.py', 'train_stdout.log', expect=ckpt)
     log(f'transitive {variant} seed {seed}: graph {t1 - t0:.1f} s, training {iters} iters '
         f'{time.perf_counter() - t1:.1f} s -> {ckpt}')
+    return ckpt
+
+
+def write_object_crops(world_root, out_dir, split='train', log=print):
+    """:func:`object_crops` of ``split`` as PNGs in ``out_dir`` with ``<split>.txt`` (``name
+    label`` lines, labels 0-3 = category ids 1-4), for mmpretrain's ``CustomDataset``; kept
+    when ``<split>.txt`` exists (written last, atomically). Returns the list's path."""
+    import cv2
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    ann = osp.join(out_dir, f'{split}.txt')
+    if osp.isfile(ann):
+        return ann
+    crops, labels = object_crops(world_root, split)
+    os.makedirs(osp.join(out_dir, split), exist_ok=True)
+    lines = []
+    for i, (crop, label) in enumerate(zip(crops, labels)):
+        name = f'{split}/{i:06d}.png'
+        ok, buf = cv2.imencode('.png', crop)
+        if not ok:
+            raise OSError(f'cannot encode object crop {name}')
+        atomic_write_bytes(buf.tobytes(), osp.join(out_dir, name))
+        lines.append(f'{name} {int(label) - 1}')
+    atomic_write_bytes(('\n'.join(lines) + '\n').encode(), ann)
+    log(f'{len(lines)} {split} object crops -> {out_dir}')
+    return ann
+
+
+def make_supervised_config(crops_dir, seed=0, iters=DEFAULT_ITERS, work_dir=None):
+    """The ``supervised`` reference of the object readout: the same ResNet-18 tower on the same
+    64x64 inputs, trained end to end on the train clips' object crops with their shape labels
+    (mmpretrain ``ImageClassifier``, pooled last stage, linear 4-way head, cross entropy), with
+    the ranker's budget and schedule (:func:`make_config`: iterations, batch 8, SGD lr 0.01,
+    flips)."""
+    cfg = make_config(None, seed, iters, work_dir)
+    pre = cfg.model.data_preprocessor
+    cfg.model = dict(
+        type='mmpretrain.ImageClassifier',
+        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', mean=pre.mean,
+                               std=pre.std, to_rgb=pre.to_rgb, num_classes=4),
+        backbone=cfg.model.backbone,
+        neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        head=dict(type='mmpretrain.LinearClsHead', num_classes=4, in_channels=512,
+                  loss=dict(type='mmpretrain.CrossEntropyLoss')))
+    pipeline = [dict(type='LoadImageFromFile'),
+                dict(type='mmpretrain.Resize', scale=(PATCH, PATCH), interpolation='area'),
+                dict(type='RandomFlip', prob=0.5),
+                dict(type='mmpretrain.PackInputs')]
+    cfg.train_pipeline = pipeline
+    cfg.train_dataloader.dataset = dict(
+        type='mmpretrain.CustomDataset', data_root=crops_dir, ann_file='train.txt',
+        with_label=True, pipeline=pipeline)
+    cfg.train_dataloader.collate_fn = dict(type='default_collate')
+    cfg.pop('graph_file', None)
+    return cfg
+
+
+def pretrain_supervised(world_root, work_dir, seed=0, iters=DEFAULT_ITERS, log=print):
+    """Train :func:`make_supervised_config` (crops written once, next to ``work_dir``); returns
+    the checkpoint, whose config is ``work_dir/supervised_config.py``."""
+    ckpt = osp.join(work_dir, f'iter_{iters}.pth')
+    if osp.isfile(ckpt):
+        log(f'{ckpt} exists, skipping training')
+        return ckpt
+    crops_dir = osp.join(osp.dirname(osp.abspath(work_dir)), 'object-crops')
+    write_object_crops(world_root, crops_dir, 'train', log)
+    t0 = time.perf_counter()
+    cfg = make_supervised_config(crops_dir, seed, iters, osp.abspath(work_dir))
+    train_in_child(cfg, osp.abspath(work_dir), f'supervised object training (seed {seed})',
+                   'supervised_config.py', 'train_stdout.log', expect=ckpt)
+    log(f'supervised objects seed {seed}: training {iters} iters '
+        f'{time.perf_counter() - t0:.1f} s -> {ckpt}')
     return ckpt
 
 
