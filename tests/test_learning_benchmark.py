@@ -835,3 +835,17 @@ def test_supervised_object_reference_trains_the_tower_the_readout_reads(demo_wor
     mtime = os.stat(ckpt).st_mtime_ns
     assert lt.pretrain_supervised(demo_world, str(work), 0, 2, log=lambda s: 0) == ckpt
     assert os.stat(ckpt).st_mtime_ns == mtime
+
+
+def test_the_supervised_object_row_runs_from_the_command_line(tmp_path):
+    """``--methods supervised --parts object`` reads out the supervised object reference (the
+    object readouts were set up only when Transitive or random init was asked for)."""
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'supervised', '--seeds', '0',
+                  '--variants', 'main', '--parts', 'object', '--out-dir', str(tmp_path / 'w'),
+                  '--results', str(tmp_path / 'r.json')])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    by = {(x['method'], x['readout']): x['value']
+          for x in json.loads((tmp_path / 'r.json').read_text())}
+    assert set(by) == {('supervised', f'{k}@r18-patch64')
+                       for k in ('object-linear', 'object-nn', 'pca')}
+    assert (tmp_path / 'w' / 'runs' / 'supervised-objects-s0' / 'iter_1.pth').exists()

@@ -1057,7 +1057,7 @@ def main(argv=None):
         tune(args.out_dir, root, args.results)
         return
     tr_world = None
-    if 'transitive' in args.methods or 'random' in args.methods:
+    if {'transitive', 'random', 'supervised'} & set(args.methods):  # object readouts
         try:
             tr_world = TransitiveWorld(root, args.out_dir)
         except ImportError:
