@@ -536,6 +536,12 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
     kept = [share_of(main_object(mined[a]), mined[b]) for a, b in graph['edges']['intra']]
     assert kept and min(kept) >= 0.5, kept  # the object it started on is in its end box
     assert all(mined[b]['box'][2:] == [side, side] for _, b in graph['edges']['intra'])
+    # the benchmark that reports these figures measures the same on this graph
+    import transitive_graph_content as tgc
+    fig = tgc.measure(str(tmp_path / 'g'), demo_world, log=lambda s: 0)
+    assert fig['patches'] == len(starts) and fig['box_sides'] == [side]
+    assert abs(fig['foreground'] - fg_box) < 1e-9 and fig['tracks_end_on_start_object'] == 1
+    assert set(fig['reclustered']) == {'hog'} and 0 <= fig['same_class_by_chance'] <= 1
     # a graph that exists is reused, not rebuilt
     mtime = os.stat(graph_file).st_mtime_ns
     assert lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0) \
