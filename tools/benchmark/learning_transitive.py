@@ -32,11 +32,11 @@ Benchmark-size choices and deviations from the paper (issue 17's 2-core budget):
   scratch (the paper starts them from the context-prediction network).
 * Graph: patches are still mined at 96x96 (HOG's window) and resized to 64 in the training
   pipeline. The mined box is the paper's 227 of a ~600x400 frame scaled with the frame (54 px
-  of the 96x128 frames, about one or two of the world's objects; ``mined_box``); inter-instance
-  edges join different clips (``cluster_nodes``); the motion mask at full scale (DIS flow finds
-  no motion on the 24x32 quarter-scale frame); one candidate per frame (``step`` 1), tracks
-  of 4 frames (the clips have 6), k-means parents sized to the few hundred patches
-  (:data:`CLUSTER`).
+  of the 96x128 frames, holding 2.4 of the world's objects on average; ``mined_box``);
+  inter-instance edges join different clips (``cluster_nodes``); the motion mask at full
+  scale (DIS flow finds no motion on the 24x32 quarter-scale frame); one candidate per frame
+  (``step`` 1), tracks of 4 frames (the clips have 6), k-means parents sized to the few
+  hundred patches (:data:`CLUSTER`).
 * Schedule: batch 8, SGD lr 0.01 (the demo config), :data:`DEFAULT_ITERS` iterations at the
   table's 300 pretraining iterations; ``learning.py --iters N`` scales them (N = 3000: 2000).
 """
