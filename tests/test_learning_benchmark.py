@@ -831,6 +831,12 @@ def test_supervised_object_reference_trains_the_tower_the_readout_reads(demo_wor
     out = lt.object_readout(demo_world, ckpt, str(work / 'supervised_config.py'),
                             log=lambda s: 0)
     assert 0 <= out['object-linear'] <= 100 and out['num_train'] == len(crops)
+    # the crops are written again when the world's annotations change, not read stale
+    crops_dir = tmp_path / 'runs' / 'object-crops'
+    (crops_dir / 'train.sha256').write_text('0' * 64)
+    (crops_dir / names[0]).unlink()
+    lt.write_object_crops(demo_world, str(crops_dir), 'train', log=lambda s: 0)
+    assert (crops_dir / names[0]).exists()
     # a second call reuses the checkpoint instead of training again
     mtime = os.stat(ckpt).st_mtime_ns
     assert lt.pretrain_supervised(demo_world, str(work), 0, 2, log=lambda s: 0) == ckpt

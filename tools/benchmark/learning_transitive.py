@@ -166,13 +166,21 @@ def pretrain_transitive(world_root, work_dir, seed=0, variant='main', iters=DEFA
 
 def write_object_crops(world_root, out_dir, split='train', log=print):
     """:func:`object_crops` of ``split`` as PNGs in ``out_dir`` with ``<split>.txt`` (``name
-    label`` lines, labels 0-3 = category ids 1-4), for mmpretrain's ``CustomDataset``; kept
-    when ``<split>.txt`` exists (written last, atomically). Returns the list's path."""
+    label`` lines, labels 0-3 = category ids 1-4), for mmpretrain's ``CustomDataset``. Kept
+    when ``<split>.txt`` exists (written last, atomically) and was made from the same
+    annotation file (its sha256 in ``<split>.sha256``); otherwise written again. Returns the
+    list's path."""
+    import hashlib
+
     import cv2
     from mmdense.utils.checkpoint import atomic_write_bytes
-    ann = osp.join(out_dir, f'{split}.txt')
-    if osp.isfile(ann):
-        return ann
+    ann, stamp = osp.join(out_dir, f'{split}.txt'), osp.join(out_dir, f'{split}.sha256')
+    with open(osp.join(world_root, 'annotations', f'instances_{split}.json'), 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if osp.isfile(ann) and osp.isfile(stamp):
+        with open(stamp) as f:
+            if f.read().strip() == digest:
+                return ann
     crops, labels = object_crops(world_root, split)
     os.makedirs(osp.join(out_dir, split), exist_ok=True)
     lines = []
@@ -183,6 +191,7 @@ def write_object_crops(world_root, out_dir, split='train', log=print):
             raise OSError(f'cannot encode object crop {name}')
         atomic_write_bytes(buf.tobytes(), osp.join(out_dir, name))
         lines.append(f'{name} {int(label) - 1}')
+    atomic_write_bytes(digest.encode(), stamp)
     atomic_write_bytes(('\n'.join(lines) + '\n').encode(), ann)
     log(f'{len(lines)} {split} object crops -> {out_dir}')
     return ann
