@@ -78,6 +78,15 @@ def _train_sources(world_root):
     return [osp.join(world_root, c) for c in clips]  # 'frames/clip_XXX'
 
 
+def num_parent_clusters(sources):
+    """The k-means parents of the graph of ``sources`` (frame folders): one per
+    ``CLUSTER['patches_per_parent']`` mined candidates (one per ``MINE['step']`` frames but the
+    last), at least 2."""
+    from mmdense.datasets.video_io import FrameFolderSource
+    n_cand = sum(max(0, len(FrameFolderSource(s)) - 1) // MINE['step'] for s in sources)
+    return max(2, n_cand // CLUSTER['patches_per_parent'])
+
+
 def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=print):
     """The transitive graph of the world's train clips in ``graph_dir/graph.json`` (skipped
     when it exists); returns its path."""
@@ -89,10 +98,7 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
         return graph_file
     from mmdense.datasets.transitive import build_graph
     sources = _train_sources(world_root)
-    # k-means parents from the number of mined candidates (one per frame but the last)
-    from mmdense.datasets.video_io import FrameFolderSource
-    n_cand = sum(max(0, len(FrameFolderSource(s)) - 1) // MINE['step'] for s in sources)
-    num_parents = max(2, n_cand // CLUSTER['patches_per_parent'])
+    num_parents = num_parent_clusters(sources)
     t0 = time.perf_counter()
     # inter-instance edges join different clips; a world of fewer clips than a child clique
     # (``--smoke``'s) links patches of one clip too

@@ -108,7 +108,6 @@ def recluster(world, nodes, starts, cls, encoders, lt):
     """Class agreement of the inter edges that ``cluster_nodes`` makes from each feature."""
     import cv2
     from mmdense.datasets.transitive import cluster_nodes, hog_features
-    from mmdense.datasets.video_io import FrameFolderSource
     paths = [nodes[k]['path'] for k in starts]
     feats = {'hog': hog_features(paths)}
     if encoders:
@@ -121,9 +120,7 @@ def recluster(world, nodes, starts, cls, encoders, lt):
             enc = DenseEncoder(lt.make_config(), None, use_neck=False) if spec == 'random' \
                 else DenseEncoder(*spec.split(','), use_neck=False)
             feats[name] = enc.features(patches, 32).mean((2, 3)).numpy()
-    n_cand = sum(max(0, len(FrameFolderSource(s)) - 1) // lt.MINE['step']
-                 for s in lt._train_sources(world))
-    num_parents = max(2, n_cand // lt.CLUSTER['patches_per_parent'])  # as build_world_graph
+    num_parents = lt.num_parent_clusters(lt._train_sources(world))  # as build_world_graph
     videos = [nodes[k]['video'] for k in starts]
     out = {}
     for name, x in feats.items():
