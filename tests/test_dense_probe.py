@@ -38,3 +38,28 @@ def test_probe_rejects_nan_features():
     f[0, 0, 0, 0] = float('nan')
     with pytest.raises(ValueError, match='non-finite'):
         dense_linear_probe(f, lab, f, lab, 2)
+
+
+def test_segmentation_scores_are_mmseg_iou_metric():
+    """mIoU as MMSeg's IoUMetric reports it: a class predicted but absent from the labels
+    counts as 0, a class absent from both is left out."""
+    from mmseg.evaluation.metrics import IoUMetric
+
+    from mmdense.evaluation import segmentation_scores
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, (2, 12, 16))          # classes 0-2 present, 3 and 4 absent
+    preds = labels.copy()
+    preds[:, :4] = rng.integers(0, 4, (2, 4, 16))      # class 3 predicted, never labelled
+    labels[0, 0, 0] = 255                              # ignored
+    metric = IoUMetric(iou_metrics=['mIoU'])
+    metric.dataset_meta = dict(classes=list('abcde'))
+    metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(p)[None]),
+                             gt_sem_seg=dict(data=torch.from_numpy(lbl)[None]))
+                        for p, lbl in zip(preds, labels)])
+    expected = metric.compute_metrics(metric.results)
+    got = segmentation_scores(torch.from_numpy(preds), labels, num_classes=5)
+    assert round(got['mIoU'], 2) == expected['mIoU']
+    assert round(got['aAcc'], 2) == expected['aAcc']
+    assert got['IoU'][3] == 0 and np.isnan(got['IoU'][4])
+    present_only = np.mean(got['IoU'][:3])             # the old "classes in the labels" mean
+    assert got['mIoU'] < present_only

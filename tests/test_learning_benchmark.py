@@ -3,6 +3,7 @@ end, writes the documented schema, the table and the plot, and a rerun skips fin
 import json
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -48,8 +49,8 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
     rnd = torch.load(out / 'runs' / 'random-s0-det' / 'iter_2.pth', map_location='cpu',
                      weights_only=False)['state_dict'][key]
     assert torch.equal(pre, det) and not torch.allclose(pre, rnd)
-    # random init's BN statistics come from the world's frames (MMDet's defaults, mean 0 and
-    # var 1, make the frozen random encoder's activations explode and the readout NaN)
+    # random init's BN statistics come from the world's frames, as every pretrained encoder's
+    # (MMDet's defaults, mean 0 and var 1, give C2 maps of half the pretrained encoders' scale)
     init = torch.load(out / 'runs' / 'random-s0-det' / 'random_init.pth', map_location='cpu',
                       weights_only=False)['state_dict']
     assert not torch.allclose(init['backbone.layer4.1.bn2.running_var'], torch.ones(512))
@@ -63,6 +64,25 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
     assert r.returncode == 0 and 'already in' in r.stdout
     assert 'pretrain flowe' not in r.stdout
     assert json.loads(results.read_text()) == records
+    # every run names the code version that made it, and the table says it
+    head = subprocess.run(['git', '-C', REPO, 'rev-parse', '--short=7', 'HEAD'],
+                          capture_output=True, text=True).stdout.strip()
+    versions = json.loads((tmp_path / 'learning.versions.json').read_text())
+    assert {'flowe/main/0/seg', 'flowe/main/0/det', 'random/main/0/seg',
+            'random/main/0/det'} <= set(versions)
+    assert {v.split('+')[0] for v in versions.values()} == {head}
+    assert 'Code version of the runs: ' + versions['flowe/main/0/seg'] in \
+        (tmp_path / 'learning.md').read_text()
+    # a run whose rows are gone from the results is read again from its finished folders,
+    # which are checked to be this run's (its pretraining and detection configs), not retrained
+    det = [rec for rec in records if rec['method'] == 'flowe' and
+           rec['readout'].startswith('faster-rcnn')]
+    results.write_text(json.dumps([rec for rec in records if rec not in det]))
+    r = run_tool(args, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert 'pretrain flowe' not in r.stdout and 'detection readout (' not in r.stdout
+    assert sorted(map(json.dumps, json.loads(results.read_text()))) == \
+        sorted(map(json.dumps, records))
     # the instance-vs-class probe reads the same folder: random init of every architecture and
     # the trained FlowE encoder
     r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/instance_vs_class.py'),
@@ -204,6 +224,15 @@ def test_an_interrupted_run_resumes_and_another_config_is_refused(
     got = logged_losses(wd)  # every run's log; a repeated iteration logs the same value
     assert sorted(got) == list(range(1, n + 1))
     assert all(got[it] == expected[it] for it in got), (got, expected)
+
+    # a finished run is reused only for its own config: the resumed one and the first one
+    child_run.check_finished(config(wd), str(wd), 'the same run')
+    child_run.check_finished(config(ref), str(ref), 'the same run')
+    with pytest.raises(RuntimeError, match=r'finished run with another config .*train_cfg'):
+        child_run.check_finished(config(wd, iters=n + 2), str(wd), 'a longer run')
+    (ref / 'config.py').unlink()
+    with pytest.raises(RuntimeError, match='no config.py'):
+        child_run.check_finished(config(ref), str(ref), 'the same run')
 
 
 def test_ucm_trees_are_recomputed_when_the_world_frames_change(tmp_path):

@@ -117,23 +117,25 @@ def dense_linear_probe(train_feats, train_labels, val_feats, val_labels, num_cla
 
 
 def segmentation_scores(preds, labels, num_classes, ignore_index=255):
-    """MMSeg's ``IoUMetric`` figures of predicted class maps.
+    """MMSeg's ``IoUMetric`` figures of predicted class maps: its per-class areas
+    (:func:`class_areas`), its ``total_area_to_metrics`` and its summary (the mean over the
+    classes whose IoU is defined, ``np.nanmean``: a class predicted but absent from ``labels``
+    counts as 0, one absent from both is left out), unrounded.
 
     Args:
         preds (Tensor | ndarray): (N, H, W) predicted class maps.
         labels (ndarray): (N, H, W) int class maps.
 
     Returns:
-        dict: ``mIoU`` over the classes present in ``labels``, ``aAcc`` (percent, as MMSeg
-        prints them) and the per-class ``IoU`` list (percent).
+        dict: ``mIoU`` and ``aAcc`` (percent, as MMSeg prints them) and the per-class ``IoU``
+        list (percent; NaN for a class absent from both).
     """
     from mmseg.evaluation.metrics import IoUMetric
     totals = class_areas(preds, labels, num_classes, ignore_index)
     metrics = IoUMetric.total_area_to_metrics(*totals, metrics=['mIoU'])
-    iou = np.nan_to_num(metrics['IoU'].numpy() if torch.is_tensor(metrics['IoU'])
-                        else np.asarray(metrics['IoU']))
-    present = totals[3].numpy() > 0  # classes present in the labels
-    return dict(mIoU=float(np.mean(iou[present]) * 100), aAcc=float(metrics['aAcc']) * 100,
+    iou = np.asarray(metrics['IoU'].numpy() if torch.is_tensor(metrics['IoU'])
+                     else metrics['IoU'], dtype=np.float64)
+    return dict(mIoU=float(np.nanmean(iou) * 100), aAcc=float(metrics['aAcc']) * 100,
                 IoU=[float(v) * 100 for v in iou])
 
 

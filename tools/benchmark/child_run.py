@@ -54,6 +54,29 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
         raise RuntimeError(f'{what} failed (exit {returncode}{hint}): see {log_file}')
 
 
+def check_finished(cfg, work_dir, what, config_name='config.py'):
+    """Refuse to reuse the finished run in ``work_dir`` (its checkpoint or metrics are there)
+    unless it was trained from ``cfg``: the config that :func:`train_in_child` dumped to
+    ``work_dir/config_name`` (and the Runner rewrote) must be this one, as for a resume. A
+    folder of another run (other iterations, another readout recipe, a run of an older
+    benchmark) would otherwise give its numbers as this run's.
+
+    Raises:
+        RuntimeError: naming the folder and the differing keys, when they differ or the
+            folder has no ``config_name``.
+    """
+    work_dir = osp.abspath(work_dir)
+    cfg_file = osp.join(work_dir, config_name)
+    if not osp.isfile(cfg_file):
+        raise RuntimeError(f'{work_dir} holds a finished run but no {config_name}, so it cannot '
+                           f'be told to be {what}; remove the folder, or use another --out-dir')
+    differ = _differing_keys(cfg_file, cfg, work_dir)
+    if differ:
+        raise RuntimeError(f'{work_dir} holds a finished run with another config ({cfg_file}: '
+                           f'{", ".join(differ)} differ) than {what}; remove the folder, or use '
+                           'another --out-dir')
+
+
 def _differing_keys(cfg_file, cfg, work_dir):
     """The top-level keys in which the run config in ``cfg_file`` differs from ``cfg``, [] when
     it is the same run. ``cfg_file`` is this module's dump of the run's config, which

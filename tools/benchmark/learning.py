@@ -56,7 +56,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from child_run import CHECKPOINT_EVERY, scalar_rows, train_in_child  # noqa: E402
+from child_run import CHECKPOINT_EVERY, check_finished, scalar_rows, train_in_child  # noqa: E402
 
 RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
 #: the benchmark world (mmdense.datasets.generate_demo_world arguments)
@@ -107,12 +107,12 @@ RUNS = {
         'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world_'
         'random-regions.py', {}, 'hypercolumn'),
     ('transitive', 'main'): (None, {}, 'transitive'),
+    ('transitive', 'tracking-only'): (None, {}, 'transitive'),
     # diagnostics (:data:`DIAGNOSTICS`): not the papers' ablations; each tests a cause the README
     # names for a method that does not learn here
     ('vader', 'moco-init'): (VADER, {}, 'r18-fpn'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
-    ('transitive', 'tracking-only'): (None, {}, 'transitive'),
     ('supervised', 'main'): (SUPERVISED, {}, 'r18-d8'),
 }
 #: the variants that test a cause rather than an ablation of the paper; run only with
@@ -189,22 +189,72 @@ def save_results(path, records):
     atomic_write_bytes(json.dumps(records, indent=1).encode(), path)
 
 
+def code_version():
+    """The code the runs use: the repository's commit (short hash), with ``+dirty`` when
+    tracked files differ from it; ``'unknown'`` outside a git checkout."""
+    import subprocess
+    try:
+        git = ['git', '-C', REPO]
+        commit = subprocess.run(git + ['rev-parse', '--short=7', 'HEAD'], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(git + ['status', '--porcelain', '--untracked-files=no'],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+    return commit + ('+dirty' if dirty else '')
+
+
+def versions_file(results):
+    """The file next to ``results`` that names the code version of each run (``{run: version}``,
+    run as ``method/variant/seed/part``; :func:`run_pending`)."""
+    return osp.splitext(results)[0] + '.versions.json'
+
+
+def load_versions(results):
+    path = versions_file(results)
+    if not osp.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def versions_line(results, records):
+    """The report's line saying which code version made the runs of ``records`` (their
+    ``method/variant/seed`` in :func:`versions_file`; rows of a ``--baseline`` file or from
+    before the versions were kept count as unrecorded)."""
+    versions = load_versions(results)
+    runs = {(r['method'], r['variant'], r['seed'], part_of(r['readout'])) for r in records}
+    count = {}
+    for run in runs:
+        key = versions.get('/'.join(map(str, run)), 'not recorded')
+        count[key] = count.get(key, 0) + 1
+    said = ', '.join(f'{v} ({n} runs)' for v, n in sorted(count.items(), key=lambda kv: -kv[1]))
+    return f'Code version of the runs: {said}.\n'
+
+
 def run_pending(todo, results, is_done, run, describe):
     """Run, one at a time, each item of ``todo`` whose records are not in the results file
     ``results`` yet (``is_done(records, item)``): ``run(item)`` returns its records (None: the
     item was skipped), which are appended to the re-read file (several runners may append) and
-    saved atomically; a progress line with an ETA names each (``describe(item, records)``).
-    Returns every record of the file."""
+    saved atomically, and the run's :func:`code_version` goes to :func:`versions_file`; a
+    progress line with an ETA names each (``describe(item, records)``). Returns every record of
+    the file."""
+    from mmdense.utils.checkpoint import atomic_write_bytes
     records = load_results(results)
     pending = [t for t in todo if not is_done(records, t)]
-    log(f'{len(todo)} runs, {len(todo) - len(pending)} already in {results}')
+    version = code_version()
+    log(f'{len(todo)} runs, {len(todo) - len(pending)} already in {results}; code {version}')
     t0, done = time.time(), 0
     for i, item in enumerate(pending):
         recs = run(item)
         if recs is None:
             continue
+        versions = load_versions(results)
+        versions['/'.join(map(str, item))] = version
         records = load_results(results) + recs
         save_results(results, records)
+        atomic_write_bytes(json.dumps(versions, indent=1, sort_keys=True).encode(),
+                           versions_file(results))
         done += 1
         eta = (time.time() - t0) / done * (len(pending) - i - 1)
         log(f'[{i + 1}/{len(pending)}] {describe(item, recs)}; '
@@ -406,11 +456,13 @@ def mocov2_checkpoint(seed, root, out_dir, iters):
     diagnostics (:func:`mocov2_config`); returns its last checkpoint."""
     work_dir = osp.join(out_dir, 'runs', f'vader-moco-init-s{seed}-mocov2')
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
-    if not osp.exists(ckpt):
-        log(f'pretrain MoCo-v2 for vader/moco-init seed {seed}: {iters} iterations -> '
-            f'{work_dir}')
-        train_in_child(mocov2_config(seed, root, work_dir, iters), work_dir,
-                       f'MoCo-v2 pretraining for vader/moco-init seed {seed}', expect=ckpt)
+    cfg = mocov2_config(seed, root, work_dir, iters)
+    what = f'MoCo-v2 pretraining for vader/moco-init seed {seed}'
+    if osp.exists(ckpt):
+        check_finished(cfg, work_dir, what)
+        return ckpt
+    log(f'pretrain MoCo-v2 for vader/moco-init seed {seed}: {iters} iterations -> {work_dir}')
+    train_in_child(cfg, work_dir, what, expect=ckpt)
     return ckpt
 
 
@@ -517,16 +569,18 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config'):
     tag = '-shared-optim' if optim == 'shared' and method != 'supervised' else ''
     work_dir = osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}{tag}')
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
-    if osp.exists(ckpt):
-        return ckpt
     init = None
     if (method, variant) == ('vader', 'moco-init'):
         init = mocov2_checkpoint(seed, root, out_dir, iters)
     if (method, variant) == ('hiergroup', 'object-edges'):
         ucm = object_edge_ucm(root, out_dir)
     cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init)
+    what = f'pretraining {method}/{variant} seed {seed}'
+    if osp.exists(ckpt):  # a finished run of this config (else one clear error)
+        check_finished(cfg, work_dir, what)
+        return ckpt
     log(f'pretrain {method}/{variant} seed {seed}: {iters} iterations -> {work_dir}')
-    train_in_child(cfg, work_dir, f'pretraining {method}/{variant} seed {seed}', expect=ckpt)
+    train_in_child(cfg, work_dir, what, expect=ckpt)
     return ckpt
 
 
@@ -835,7 +889,7 @@ def write_reports(records, results, readme=None):
     replaces the text between the README's ``<!-- learning-table -->`` markers."""
     base = osp.splitext(results)[0]
     text = markdown(records) + '\nAblation signs (main minus ablation, mean over seeds):\n\n' + \
-        ablation_signs(records)
+        ablation_signs(records) + '\n' + versions_line(results, records)
     with open(base + '.md', 'w') as f:
         f.write(text)
     plot(records, base + '.png')

@@ -20,7 +20,7 @@ import json
 import os
 import os.path as osp
 
-from child_run import scalar_rows, train_in_child
+from child_run import check_finished, scalar_rows, train_in_child
 
 from mmdense.utils.checkpoint import atomic_write_bytes
 
@@ -219,13 +219,17 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
     ``coco/bbox_*`` metrics and the class-agnostic ``coco_agnostic/bbox_*`` ones (0-1; readouts
     run before it have only the first)."""
     done = osp.join(work_dir, 'det_metrics.json')
-    if osp.isfile(done):
+    random_ckpt = osp.join(work_dir, 'random_init.pth')
+    if osp.isfile(done):  # a finished readout of this config (else one clear error)
+        cfg = det_config(root, checkpoint or random_ckpt, seed, work_dir, iters, train_encoder,
+                         dilated, anchor_sizes)
+        check_finished(cfg, work_dir, f'the detection readout of {checkpoint or random_ckpt}',
+                       'det_config.py')
         with open(done) as f:
             return json.load(f)
     os.makedirs(work_dir, exist_ok=True)
     if checkpoint is None:
-        checkpoint = random_init_checkpoint(root, seed, osp.join(work_dir, 'random_init.pth'),
-                                            dilated=dilated)
+        checkpoint = random_init_checkpoint(root, seed, random_ckpt, dilated=dilated)
     cfg = det_config(root, checkpoint, seed, work_dir, iters, train_encoder, dilated,
                      anchor_sizes)
     how = ', encoder trained' if train_encoder else ''

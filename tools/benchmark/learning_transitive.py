@@ -51,7 +51,7 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
-from child_run import CHECKPOINT_EVERY, train_in_child  # noqa: E402
+from child_run import CHECKPOINT_EVERY, check_finished, train_in_child  # noqa: E402
 
 BASE_CONFIG = osp.join(REPO, 'configs/transitive/'
                        'triplet-siamese_vgg16_1xb8-100iters_sample-videos.py')
@@ -88,21 +88,39 @@ def num_parent_clusters(sources):
 
 
 def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=print):
-    """The transitive graph of the world's train clips in ``graph_dir/graph.json`` (skipped
-    when it exists); returns its path."""
+    """The transitive graph of the world's train clips in ``graph_dir/graph.json``; returns its
+    path. A graph already there is reused when ``graph_settings.json`` next to it holds these
+    settings (mining, tracking, clustering, variant, clips), and refused with one clear error
+    when it does not."""
     if variant not in VARIANTS:
         raise ValueError(f'variant must be one of {sorted(VARIANTS)}, not {variant!r}')
     graph_file = osp.join(graph_dir, 'graph.json')
-    if osp.isfile(graph_file):
-        log(f'transitive graph {graph_file} exists, reusing it')
-        return graph_file
-    from mmdense.datasets.transitive import build_graph
     sources = _train_sources(world_root)
     num_parents = num_parent_clusters(sources)
-    t0 = time.perf_counter()
     # inter-instance edges join different clips; a world of fewer clips than a child clique
     # (``--smoke``'s) links patches of one clip too
     cross = len(sources) >= CLUSTER['group']
+    settings = dict(variant=variant, edges=list(VARIANTS[variant]), mine=MINE, cluster=CLUSTER,
+                    track_frames=TRACK_FRAMES, num_parents=num_parents, cross_video=cross,
+                    clips=len(sources))
+    settings_file = osp.join(graph_dir, 'graph_settings.json')
+    if osp.isfile(graph_file):
+        stored = None
+        if osp.isfile(settings_file):
+            with open(settings_file) as f:
+                stored = json.load(f)
+        if stored != json.loads(json.dumps(settings)):
+            raise RuntimeError(
+                f'{graph_file} was mined with other settings ({settings_file}: {stored}) than '
+                f'these ({settings}); the rankers trained on it would be read as this run\'s. '
+                f'Remove {graph_dir} and the runs trained on it, or use another --out-dir')
+        log(f'transitive graph {graph_file} exists, reusing it')
+        return graph_file
+    from mmdense.datasets.transitive import build_graph
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    os.makedirs(graph_dir, exist_ok=True)  # the settings first: graph.json marks it done
+    atomic_write_bytes(json.dumps(settings, indent=1).encode(), settings_file)
+    t0 = time.perf_counter()
     if not cross:
         log(f'{len(sources)} train clips, fewer than a child clique ({CLUSTER["group"]}): '
             'inter-instance edges inside a clip too')
@@ -154,17 +172,19 @@ def pretrain_transitive(world_root, work_dir, seed=0, variant='main', iters=DEFA
             ``<parent of work_dir>/transitive-graph-<variant>`` (shared by the seeds).
     """
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
-    if osp.isfile(ckpt):
-        log(f'{ckpt} exists, skipping training')
-        return ckpt
     graph_dir = graph_dir or osp.join(osp.dirname(osp.abspath(work_dir)),
                                       f'transitive-graph-{variant}')
     t0 = time.perf_counter()
     graph_file = build_world_graph(world_root, graph_dir, variant, workers, log)
     t1 = time.perf_counter()
     cfg = make_config(osp.abspath(graph_file), seed, iters, osp.abspath(work_dir))
-    train_in_child(cfg, osp.abspath(work_dir), f'Triplet-Siamese training ({variant}, seed {seed})',
-                   'transitive_config.py', 'train_stdout.log', expect=ckpt)
+    what = f'Triplet-Siamese training ({variant}, seed {seed})'
+    if osp.isfile(ckpt):  # a finished run of this config (else one clear error)
+        check_finished(cfg, work_dir, what, 'transitive_config.py')
+        log(f'{ckpt} exists, skipping training')
+        return ckpt
+    train_in_child(cfg, osp.abspath(work_dir), what, 'transitive_config.py', 'train_stdout.log',
+                   expect=ckpt)
     log(f'transitive {variant} seed {seed}: graph {t1 - t0:.1f} s, training {iters} iters '
         f'{time.perf_counter() - t1:.1f} s -> {ckpt}')
     return ckpt
@@ -236,15 +256,17 @@ def pretrain_supervised(world_root, work_dir, seed=0, iters=DEFAULT_ITERS, log=p
     """Train :func:`make_supervised_config` (crops written once, next to ``work_dir``); returns
     the checkpoint, whose config is ``work_dir/supervised_config.py``."""
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
-    if osp.isfile(ckpt):
-        log(f'{ckpt} exists, skipping training')
-        return ckpt
     crops_dir = osp.join(osp.dirname(osp.abspath(work_dir)), 'object-crops')
     write_object_crops(world_root, crops_dir, 'train', log)
     t0 = time.perf_counter()
     cfg = make_supervised_config(crops_dir, seed, iters, osp.abspath(work_dir))
-    train_in_child(cfg, osp.abspath(work_dir), f'supervised object training (seed {seed})',
-                   'supervised_config.py', 'train_stdout.log', expect=ckpt)
+    what = f'supervised object training (seed {seed})'
+    if osp.isfile(ckpt):  # a finished run of this config (else one clear error)
+        check_finished(cfg, work_dir, what, 'supervised_config.py')
+        log(f'{ckpt} exists, skipping training')
+        return ckpt
+    train_in_child(cfg, osp.abspath(work_dir), what, 'supervised_config.py', 'train_stdout.log',
+                   expect=ckpt)
     log(f'supervised objects seed {seed}: training {iters} iters '
         f'{time.perf_counter() - t0:.1f} s -> {ckpt}')
     return ckpt
