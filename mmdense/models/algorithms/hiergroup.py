@@ -124,12 +124,17 @@ class HierGroup(BaseSelfSupervisor):
 
     @staticmethod
     def _labels(sample, view, size):
+        """The view's region labels on the embedding's grid ``size`` (h, w): each cell takes
+        the label at its centre (``nearest-exact``: input pixel ``floor((i + 0.5) * H / h)``,
+        half a pixel from the centre of a stride-4 cell). Plain ``nearest`` takes the cell's
+        first pixel, 1.5 px (3/8 of a cell) off its centre, so a cell next to a region
+        boundary could be given the region that covers a quarter of it."""
         key = f'ucm_labels_v{view + 1}'
         if key not in sample:
             raise KeyError(f'HierGroup needs {key} in every data sample: put LoadUCM, '
                            'CorrespondingViews and PackUCMInputs in the pipeline')
         lab = sample.get(key)[None, None].float()
-        return F.interpolate(lab, size=size, mode='nearest')[0, 0].long().numpy()
+        return F.interpolate(lab, size=size, mode='nearest-exact')[0, 0].long().numpy()
 
     def loss(self, inputs, data_samples, **kwargs):
         embedded = [self._embed(v) for v in inputs[:2]]
