@@ -233,24 +233,6 @@ def test_hiergroup_loss_and_demo_training(demo_world, demo_ucm, tmp_path):
     assert 'loss:' in r.stdout + r.stderr and (tmp_path / 'wd' / 'iter_2.pth').exists()
 
 
-def test_region_labels_on_the_embedding_grid_are_the_cells_own():
-    """Each stride-4 cell of the embedding takes the region label at its centre: with a
-    boundary one pixel into every cell, the cell is the region that covers 3/4 of it (plain
-    nearest took its first pixel, the other region)."""
-    from mmengine.structures import BaseDataElement
-
-    from mmdense.models.algorithms.hiergroup import HierGroup
-    x = np.arange(64)
-    cols = np.where(x % 4 >= 1, (x // 4) % 2, 1 - (x // 4) % 2)   # cell j: 3/4 region j % 2
-    lab = np.broadcast_to(cols, (64, 64)).copy()
-    lab = np.where(np.arange(64)[:, None] < 2, 255, lab)          # outside the view: 255
-    sample = BaseDataElement(ucm_labels_v1=torch.from_numpy(lab))
-    got = HierGroup._labels(sample, 0, (16, 16))
-    majority = np.arange(16) % 2
-    np.testing.assert_array_equal(got[1:], np.broadcast_to(majority, (15, 16)))
-    assert (got[0] == majority).all()  # row 0's cells are 1/2 outside; their centre is not
-
-
 def test_hiergroup_plus_moco_adds_the_image_level_loss(demo_world, demo_ucm):
     model, data = _model_and_data(
         demo_world, demo_ucm, 4, backbone=dict(type='ResNet', depth=18, out_indices=(1, 2, 3)),

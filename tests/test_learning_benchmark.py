@@ -225,9 +225,16 @@ def test_an_interrupted_run_resumes_and_another_config_is_refused(
     assert sorted(got) == list(range(1, n + 1))
     assert all(got[it] == expected[it] for it in got), (got, expected)
 
-    # a finished run is reused only for its own config: the resumed one and the first one
+    # a finished run is reused only for its own config: the resumed one and the first one;
+    # the code that trained it is recorded (its folder's stamp), unknown for an unstamped one
+    version = child_run.code_version()
+    assert child_run.read_stamp(str(wd), 'config.py') == [version]
+    child_run.used_versions(clear=True)
     child_run.check_finished(config(wd), str(wd), 'the same run')
+    assert child_run.used_versions() == {version}
+    (ref / 'config.py.versions').unlink()
     child_run.check_finished(config(ref), str(ref), 'the same run')
+    assert child_run.used_versions() == {version, 'not recorded'}
     with pytest.raises(RuntimeError, match=r'finished run with another config .*train_cfg'):
         child_run.check_finished(config(wd, iters=n + 2), str(wd), 'a longer run')
     (ref / 'config.py').unlink()

@@ -493,6 +493,22 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
     graph_file = lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0)
     with open(graph_file) as f:
         graph = json.load(f)
+    # reused only when mined with these settings: the same call reuses it, and says which code
+    # mined it; a graph of other settings, or of unknown ones, is refused
+    import child_run
+    child_run.used_versions(clear=True)
+    assert lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main',
+                                log=lambda s: 0) == graph_file
+    assert child_run.used_versions() == {child_run.code_version()}
+    settings = tmp_path / 'g' / 'graph_settings.json'
+    kept_settings = settings.read_text()
+    settings.write_text(kept_settings.replace('"min_moving": 0.02', '"min_moving": 0.05'))
+    with pytest.raises(RuntimeError, match='mined with other settings'):
+        lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0)
+    settings.unlink()
+    with pytest.raises(RuntimeError, match='has no graph_settings.json'):
+        lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0)
+    settings.write_text(kept_settings)
     with open(osp.join(demo_world, 'splits', 'train_clips.txt')) as f:
         train = {osp.normpath(osp.join(demo_world, c.strip())) for c in f if c.strip()}
     mined = {}

@@ -41,8 +41,11 @@ def main(argv=None):
     for name, res in results.items():
         print(f'dense linear probe [{name}]: mIoU {res["mIoU"]:.2f}  aAcc {res["aAcc"]:.2f}')
     if args.out:
+        # a class absent from both the labels and the predictions has no IoU (NaN): null
+        clean = {name: dict(res, IoU=[None if v != v else v for v in res['IoU']])
+                 for name, res in results.items()}
         with open(args.out, 'w') as f:
-            json.dump(results, f, indent=1)
+            json.dump(clean, f, indent=1)
     return results
 
 

@@ -12,6 +12,60 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: every benchmark training run keeps a checkpoint at least this often (iterations), so that an
 #: interrupted one resumes from it (:func:`train_in_child`)
 CHECKPOINT_EVERY = 1000
+#: what the code of the current run is made of: the :func:`code_version` of every training run
+#: it trained or reused since :func:`used_versions` was last cleared
+_USED = set()
+#: the paths whose state is the benchmark's code (its own results and the README are not)
+CODE_PATHS = ('mmdense', 'tools', 'configs', 'projects', 'setup.py', ':!tools/benchmark/results')
+
+
+def code_version():
+    """The code of this checkout: its commit (short hash), with ``+dirty`` when tracked files
+    under :data:`CODE_PATHS` differ from it; ``'unknown'`` outside a git checkout."""
+    try:
+        git = ['git', '-C', REPO]
+        commit = subprocess.run(git + ['rev-parse', '--short=7', 'HEAD'], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(git + ['status', '--porcelain', '--untracked-files=no', '--',
+                                      *CODE_PATHS],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+    return commit + ('+dirty' if dirty else '')
+
+
+def used_versions(clear=False):
+    """The code versions of the training runs trained or reused (their folder's stamp, see
+    :func:`stamp_version`) since the last ``clear``; ``clear`` empties the record first."""
+    if clear:
+        _USED.clear()
+    return set(_USED)
+
+
+def _stamp_file(work_dir, config_name):
+    return osp.join(work_dir, config_name + '.versions')
+
+
+def stamp_version(work_dir, config_name, version=None):
+    """Add ``version`` (default: :func:`code_version`) to the code versions that trained the run
+    in ``work_dir`` (``<config_name>.versions``, one per line: a resumed run may list two), and
+    record it as used."""
+    version = version or code_version()
+    path = _stamp_file(work_dir, config_name)
+    have = read_stamp(work_dir, config_name) or []
+    if version not in have:
+        from mmdense.utils.checkpoint import atomic_write_bytes
+        atomic_write_bytes(('\n'.join(have + [version]) + '\n').encode(), path)
+    _USED.add(version)
+
+
+def read_stamp(work_dir, config_name):
+    """The code versions stamped in ``work_dir`` for ``config_name`` (None: no stamp)."""
+    path = _stamp_file(work_dir, config_name)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip()]
 
 
 def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train.log',
@@ -45,6 +99,7 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
                 f'{", ".join(differ)} differ); {what} would resume from it. Remove the folder, '
                 'or use another --out-dir.')
     cfg.dump(cfg_file)
+    stamp_version(work_dir, config_name)
     cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), cfg_file, '--work-dir', work_dir]
     if resume:
         cmd.append('--resume')
@@ -58,8 +113,10 @@ def check_finished(cfg, work_dir, what, config_name='config.py'):
     """Refuse to reuse the finished run in ``work_dir`` (its checkpoint or metrics are there)
     unless it was trained from ``cfg``: the config that :func:`train_in_child` dumped to
     ``work_dir/config_name`` (and the Runner rewrote) must be this one, as for a resume. A
-    folder of another run (other iterations, another readout recipe, a run of an older
-    benchmark) would otherwise give its numbers as this run's.
+    folder of another run (other iterations, another readout recipe) would otherwise give its
+    numbers as this run's. The code that trained it may differ with the same config: its
+    versions (:func:`stamp_version`; ``'not recorded'`` for a run from before the stamps) are
+    recorded as used (:func:`used_versions`), so the results say which code made them.
 
     Raises:
         RuntimeError: naming the folder and the differing keys, when they differ or the
@@ -75,6 +132,14 @@ def check_finished(cfg, work_dir, what, config_name='config.py'):
         raise RuntimeError(f'{work_dir} holds a finished run with another config ({cfg_file}: '
                            f'{", ".join(differ)} differ) than {what}; remove the folder, or use '
                            'another --out-dir')
+    # the config can be the same while the code that trained it was not: say which code it was
+    record_used(work_dir, config_name)
+
+
+def record_used(work_dir, config_name):
+    """Record the code versions stamped in ``work_dir`` for ``config_name`` as used by the
+    current run (``'not recorded'`` when it has no stamp); see :func:`used_versions`."""
+    _USED.update(read_stamp(work_dir, config_name) or ['not recorded'])
 
 
 def _differing_keys(cfg_file, cfg, work_dir):

@@ -56,7 +56,8 @@ import time
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from child_run import CHECKPOINT_EVERY, check_finished, scalar_rows, train_in_child  # noqa: E402
+from child_run import (CHECKPOINT_EVERY, check_finished, code_version, scalar_rows,  # noqa: E402
+                       train_in_child, used_versions)
 
 RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
 #: the benchmark world (mmdense.datasets.generate_demo_world arguments)
@@ -189,21 +190,6 @@ def save_results(path, records):
     atomic_write_bytes(json.dumps(records, indent=1).encode(), path)
 
 
-def code_version():
-    """The code the runs use: the repository's commit (short hash), with ``+dirty`` when
-    tracked files differ from it; ``'unknown'`` outside a git checkout."""
-    import subprocess
-    try:
-        git = ['git', '-C', REPO]
-        commit = subprocess.run(git + ['rev-parse', '--short=7', 'HEAD'], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(git + ['status', '--porcelain', '--untracked-files=no'],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return 'unknown'
-    return commit + ('+dirty' if dirty else '')
-
-
 def versions_file(results):
     """The file next to ``results`` that names the code version of each run (``{run: version}``,
     run as ``method/variant/seed/part``; :func:`run_pending`)."""
@@ -220,7 +206,7 @@ def load_versions(results):
 
 def versions_line(results, records):
     """The report's line saying which code version made the runs of ``records`` (their
-    ``method/variant/seed`` in :func:`versions_file`; rows of a ``--baseline`` file or from
+    ``method/variant/seed/part`` in :func:`versions_file`; rows of a ``--baseline`` file or from
     before the versions were kept count as unrecorded)."""
     versions = load_versions(results)
     runs = {(r['method'], r['variant'], r['seed'], part_of(r['readout'])) for r in records}
@@ -236,9 +222,10 @@ def run_pending(todo, results, is_done, run, describe):
     """Run, one at a time, each item of ``todo`` whose records are not in the results file
     ``results`` yet (``is_done(records, item)``): ``run(item)`` returns its records (None: the
     item was skipped), which are appended to the re-read file (several runners may append) and
-    saved atomically, and the run's :func:`code_version` goes to :func:`versions_file`; a
-    progress line with an ETA names each (``describe(item, records)``). Returns every record of
-    the file."""
+    saved atomically, and the code versions that made it go to :func:`versions_file` (this
+    checkout's :func:`code_version`, and those of the training runs it trained or reused, which
+    can be older: ``a,b``); a progress line with an ETA names each (``describe(item,
+    records)``). Returns every record of the file."""
     from mmdense.utils.checkpoint import atomic_write_bytes
     records = load_results(results)
     pending = [t for t in todo if not is_done(records, t)]
@@ -246,15 +233,19 @@ def run_pending(todo, results, is_done, run, describe):
     log(f'{len(todo)} runs, {len(todo) - len(pending)} already in {results}; code {version}')
     t0, done = time.time(), 0
     for i, item in enumerate(pending):
+        used_versions(clear=True)
         recs = run(item)
         if recs is None:
             continue
+        # this code read it out; the training runs it trained or reused name theirs
+        made_by = ','.join(sorted(used_versions() | {version}))
         versions = load_versions(results)
-        versions['/'.join(map(str, item))] = version
-        records = load_results(results) + recs
-        save_results(results, records)
+        versions['/'.join(map(str, item))] = made_by
+        # the version first: a run whose records were saved is never run again
         atomic_write_bytes(json.dumps(versions, indent=1, sort_keys=True).encode(),
                            versions_file(results))
+        records = load_results(results) + recs
+        save_results(results, records)
         done += 1
         eta = (time.time() - t0) / done * (len(pending) - i - 1)
         log(f'[{i + 1}/{len(pending)}] {describe(item, recs)}; '

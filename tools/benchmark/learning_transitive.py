@@ -51,7 +51,8 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
-from child_run import CHECKPOINT_EVERY, check_finished, train_in_child  # noqa: E402
+from child_run import (CHECKPOINT_EVERY, check_finished, record_used,  # noqa: E402
+                       stamp_version, train_in_child)
 
 BASE_CONFIG = osp.join(REPO, 'configs/transitive/'
                        'triplet-siamese_vgg16_1xb8-100iters_sample-videos.py')
@@ -104,22 +105,27 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
                     track_frames=TRACK_FRAMES, num_parents=num_parents, cross_video=cross,
                     clips=len(sources))
     settings_file = osp.join(graph_dir, 'graph_settings.json')
+    fix = f'Remove {graph_dir} and the runs trained on it, or use another --out-dir'
     if osp.isfile(graph_file):
-        stored = None
-        if osp.isfile(settings_file):
-            with open(settings_file) as f:
-                stored = json.load(f)
+        if not osp.isfile(settings_file):
+            raise RuntimeError(f'{graph_file} has no {osp.basename(settings_file)} (it was '
+                               'mined before the settings were kept), so it cannot be told to '
+                               f'be mined with these settings. {fix}')
+        with open(settings_file) as f:
+            stored = json.load(f)
         if stored != json.loads(json.dumps(settings)):
             raise RuntimeError(
                 f'{graph_file} was mined with other settings ({settings_file}: {stored}) than '
                 f'these ({settings}); the rankers trained on it would be read as this run\'s. '
-                f'Remove {graph_dir} and the runs trained on it, or use another --out-dir')
+                f'{fix}')
+        record_used(graph_dir, 'graph.json')  # the code that mined it
         log(f'transitive graph {graph_file} exists, reusing it')
         return graph_file
     from mmdense.datasets.transitive import build_graph
     from mmdense.utils.checkpoint import atomic_write_bytes
     os.makedirs(graph_dir, exist_ok=True)  # the settings first: graph.json marks it done
     atomic_write_bytes(json.dumps(settings, indent=1).encode(), settings_file)
+    stamp_version(graph_dir, 'graph.json')
     t0 = time.perf_counter()
     if not cross:
         log(f'{len(sources)} train clips, fewer than a child clique ({CLUSTER["group"]}): '

@@ -124,17 +124,21 @@ class HierGroup(BaseSelfSupervisor):
 
     @staticmethod
     def _labels(sample, view, size):
-        """The view's region labels on the embedding's grid ``size`` (h, w): each cell takes
-        the label at its centre (``nearest-exact``: input pixel ``floor((i + 0.5) * H / h)``,
-        half a pixel from the centre of a stride-4 cell). Plain ``nearest`` takes the cell's
-        first pixel, 1.5 px (3/8 of a cell) off its centre, so a cell next to a region
-        boundary could be given the region that covers a quarter of it."""
+        """The view's region labels on the embedding's grid ``size`` (h, w), by nearest
+        sampling: cell i takes input pixel ``floor(i * H / h)`` (4i at stride 4).
+
+        Where a cell's features come from: ResNet's padded convolutions put feature n of a
+        stride-s stage at input pixel s*n, and the hypercolumn's bilinear upsampling
+        (``align_corners=False``) to stride 4 centres cell i's Res3 part at pixel 4i - 2 and
+        its Res4 part at 4i - 6. Pixel 4i is the closest of the simple samplings (the cell's
+        centre pixel, 4i + 2, ``nearest-exact``, is 4 and 8 px away); it is 2 px from the
+        Res3 part."""
         key = f'ucm_labels_v{view + 1}'
         if key not in sample:
             raise KeyError(f'HierGroup needs {key} in every data sample: put LoadUCM, '
                            'CorrespondingViews and PackUCMInputs in the pipeline')
         lab = sample.get(key)[None, None].float()
-        return F.interpolate(lab, size=size, mode='nearest-exact')[0, 0].long().numpy()
+        return F.interpolate(lab, size=size, mode='nearest')[0, 0].long().numpy()
 
     def loss(self, inputs, data_samples, **kwargs):
         embedded = [self._embed(v) for v in inputs[:2]]
