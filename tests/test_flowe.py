@@ -122,8 +122,10 @@ def test_loss_is_zero_for_equivariant_features_and_positive_otherwise(demo_world
     a2 = torch.stack([s.affine_v2 for s in samples])
     fw = torch.stack([s.flow_fw for s in samples])
     vfw = torch.stack([s.flow_valid_fw for s in samples])
-    # features at stride 4 for 'feature' (average pooling keeps them equivariant enough)
-    pool = torch.nn.AvgPool2d(4) if resolution == 'feature' else torch.nn.Identity()
+    # features at stride 4 for 'feature': a padded 5x5 average with stride 4 centres cell j on
+    # pixel 4j, as a ResNet does (mmdense.structures.geometry; equivariant up to smoothing)
+    pool = torch.nn.AvgPool2d(5, stride=4, padding=2, count_include_pad=False) \
+        if resolution == 'feature' else torch.nn.Identity()
     f1, f2 = pool(v1), pool(v2)
     warped, valid = model.warp_target(f2, v1.shape[-2:], a1, a2, fw, vfw, fw.shape[-2:])
     pred = torch.nn.functional.interpolate(f1, size=v1.shape[-2:], mode='bilinear') \

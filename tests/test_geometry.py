@@ -36,14 +36,78 @@ def test_affine_helpers():
     assert g.shape == (1, 2, 2, 3) and g[0, 0, 1, 2] == 2 and g[0, 1, 1, 2] == 1
 
 
-def test_feature_grid_matches_bilinear_upsampling_centres():
+def test_feature_grid_puts_cell_j_on_pixel_stride_times_j():
     from mmdense.structures import feature_grid_coords
     g = feature_grid_coords(1, 2, 3, (4, 8))
-    # x centres of 3 columns at stride 8 over 24 pixels: 3.5, 11.5, 19.5; y at stride 4: 1.5, 5.5
-    np.testing.assert_allclose(g[0, 0, 0].numpy(), [3.5, 11.5, 19.5])
-    np.testing.assert_allclose(g[0, 1, :, 0].numpy(), [1.5, 5.5])
+    # x centres of 3 columns at stride 8: 0, 8, 16; y at stride 4: 0, 4
+    np.testing.assert_allclose(g[0, 0, 0].numpy(), [0, 8, 16])
+    np.testing.assert_allclose(g[0, 1, :, 0].numpy(), [0, 4])
     # a single stride is used for both axes
-    np.testing.assert_allclose(feature_grid_coords(1, 1, 2, 8)[0, :, 0, 1].numpy(), [11.5, 3.5])
+    np.testing.assert_allclose(feature_grid_coords(1, 1, 2, 8)[0, :, 0, 1].numpy(), [8, 0])
+
+
+def _cell_centres(encoder, size=128, row=64):
+    """Measured x centre (image px) of each cell of the middle row of ``encoder``'s output: with
+    non-negative averaging weights and identity BN every layer is symmetric and monotone, so a
+    cell responds most to a dot at its centre (the plateau of largest responses is averaged)."""
+    import torch.nn as nn
+    for m in encoder.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.constant_(m.weight, 1.0 / m.weight[0].numel())
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    encoder.eval()
+    x = torch.zeros(size, 3, size, size)
+    x[torch.arange(size), :, row, torch.arange(size)] = 1.0  # image p has a dot at (p, row)
+    with torch.no_grad():
+        out = encoder(x).abs().sum(1)  # (dot position, h, w)
+    resp = out[:, out.shape[1] // 2].double()  # (dot position, cell)
+    top = resp >= resp.max(0, keepdim=True).values * (1 - 1e-9)
+    pos = torch.arange(size, dtype=torch.float64)[:, None]
+    return size / out.shape[-1], (top * pos).sum(0) / top.sum(0)
+
+
+@pytest.mark.parametrize('config,neck', [
+    ('configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py', False),
+    ('configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py', True)])
+def test_feature_grid_is_where_the_encoders_centre_their_cells(config, neck):
+    """Content: the encoders the correspondences are for (FlowE's dilated ResNet-18 at stride 8,
+    VADeR's FPN decoder at stride 4) centre their cells where feature_grid_coords says, not at
+    the half-pixel convention's (j + 0.5) * s - 0.5 (3.5 px off at stride 8)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import mmdense  # noqa: F401
+    from mmdense.registry import MODELS
+    from mmdense.structures import feature_grid_coords
+    init_default_scope('mmdense')
+    cfg = Config.fromfile(config)
+    backbone = MODELS.build(cfg.model.backbone)
+    decoder = MODELS.build(cfg.model.neck) if neck else None
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone, self.decoder = backbone, decoder
+
+        def forward(self, x):
+            feats = self.backbone(x)
+            return self.decoder(feats)[0] if self.decoder else feats[-1]
+
+    stride, measured = _cell_centres(Encoder())
+    grid = feature_grid_coords(1, 1, len(measured), stride, dtype=torch.float64)[0, 0, 0]
+    cells = (grid >= 32) & (grid <= 96)  # away from the zero padding of the borders
+    half_pixel = (torch.arange(len(measured)) + 0.5) * stride - 0.5
+    err = (measured - grid)[cells].abs()
+    if not neck:  # a ResNet: exactly on s * j
+        assert err.max() == 0, (measured, grid)
+    else:  # the FPN mixes its levels: its finest (C2's) on 4j, the coarser ones upsampled by
+        # nearest, behind it (averaging weights peak 2-8 px before 4j); s * j is the closer
+        assert err.mean() < (measured - half_pixel)[cells].abs().mean(), (measured, grid)
 
 
 def test_pixel_to_grid_inverts_the_feature_grid():
@@ -51,10 +115,10 @@ def test_pixel_to_grid_inverts_the_feature_grid():
     g = feature_grid_coords(2, 3, 5, (4, 8))
     np.testing.assert_allclose(pixel_to_grid(g, (4, 8)).numpy(), coords_grid(2, 3, 5).numpy(),
                                atol=1e-6)
-    # (x, y) along dim 0: pixel (11.5, 1.5) at strides (y 4, x 8) is grid (1, 0)
-    np.testing.assert_allclose(pixel_to_grid(torch.tensor([[11.5], [1.5]]), (4, 8), dim=0)
-                               .numpy(), [[1.0], [0.0]])
-    np.testing.assert_allclose(pixel_to_grid(torch.tensor([[11.5], [3.5]]), 8, dim=0).numpy(),
+    # (x, y) along dim 0: pixel (8, 2) at strides (y 4, x 8) is grid (1, 0.5)
+    np.testing.assert_allclose(pixel_to_grid(torch.tensor([[8.], [2.]]), (4, 8), dim=0)
+                               .numpy(), [[1.0], [0.5]])
+    np.testing.assert_allclose(pixel_to_grid(torch.tensor([[8.], [0.]]), 8, dim=0).numpy(),
                                [[1.0], [0.0]])
 
 

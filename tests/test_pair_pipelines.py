@@ -226,8 +226,10 @@ def _scene_at(view, pts):
 
 
 def _grid_to_pixel(grid, stride):
+    """Feature-grid (x, y) -> view pixels, cell j at ``stride * j`` (the convention of
+    ``feature_grid_coords``, which tests/test_geometry.py measures on the encoders)."""
     sy, sx = stride
-    return torch.stack([(grid[0] + 0.5) * sx - 0.5, (grid[1] + 0.5) * sy - 0.5])
+    return torch.stack([grid[0] * sx, grid[1] * sy])
 
 
 # ---------------------------------------------------------------------- per-model targets

@@ -7,7 +7,15 @@ Conventions used throughout mmdense:
 * an affine is a ``(..., 2, 3)`` or ``(..., 3, 3)`` matrix mapping source to destination
   pixel coordinates;
 * a flow ``F`` of shape ``(N, 2, H, W)`` (or ``(H, W, 2)`` in numpy, as ``.flo`` files store it)
-  moves pixel ``p`` of the source frame to ``p + F[:, p]`` in the target frame.
+  moves pixel ``p`` of the source frame to ``p + F[:, p]`` in the target frame;
+* cell ``j`` of a stride-``s`` feature map is centred on image pixel ``s * j``
+  (:func:`feature_grid_coords`): where a ResNet's padded, odd-kernel convolutions put it (the
+  stem's 7x7 / 2 with padding 3 centres output k on input 2k, the max-pool and every stride-2
+  block double that, and dilated stride-1 stages keep it). The half-pixel convention of
+  ``F.interpolate(..., align_corners=False)``, ``(j + 0.5) * s - 0.5``, describes a map that
+  averages each s x s block; on a ResNet it is (s - 1) / 2 px off (3.5 px at stride 8), and
+  the error does not cancel between two views of different scale or flip (a flipped pair at
+  stride 8 was paired 7 px, 0.9 cell, apart).
 """
 import numpy as np
 import torch
@@ -103,18 +111,19 @@ def forward_backward_consistency(flow_fw, flow_bw, alpha1=0.01, alpha2=0.5):
 def feature_grid_coords(n, h, w, stride, device=None, dtype=torch.float32):
     """Image-pixel coordinates ``(N, 2, h, w)`` of the centres of an ``h x w`` feature map.
 
-    ``stride`` is a number or ``(stride_y, stride_x)``; ``x = (j + 0.5) * stride_x - 0.5`` is the
-    pixel-centre convention ``F.interpolate(..., align_corners=False)`` uses.
+    ``stride`` is a number or ``(stride_y, stride_x)``; ``x = j * stride_x``: where a ResNet
+    centres cell ``j`` (see the module docstring; ``tests/test_geometry.py`` measures it on the
+    benchmark's encoders). At stride 1 it is the pixel grid.
     """
     sy, sx = stride if isinstance(stride, (tuple, list)) else (stride, stride)
-    grid = coords_grid(n, h, w, device=device, dtype=dtype) + 0.5
+    grid = coords_grid(n, h, w, device=device, dtype=dtype)
     scale = torch.tensor([sx, sy], device=device, dtype=dtype).view(1, 2, 1, 1)
-    return grid * scale - 0.5
+    return grid * scale
 
 
 def pixel_to_grid(coords, stride, dim=1):
     """Image-pixel coordinates -> coordinates on a stride-``stride`` feature grid, the inverse of
-    :func:`feature_grid_coords`: ``x_f = (x + 0.5) / stride_x - 0.5``, same for y.
+    :func:`feature_grid_coords`: ``x_f = x / stride_x``, same for y.
 
     Args:
         coords (Tensor): pixel coordinates with (x, y) along ``dim``, e.g. (N, 2, h, w) or (2, M).
@@ -126,7 +135,7 @@ def pixel_to_grid(coords, stride, dim=1):
     """
     sy, sx = stride if isinstance(stride, (tuple, list)) else (stride, stride)
     x, y = coords.unbind(dim)
-    return torch.stack([(x + 0.5) / sx - 0.5, (y + 0.5) / sy - 0.5], dim)
+    return torch.stack([x / sx, y / sy], dim)
 
 
 def view_correspondence(query, affine_src, affine_tgt, flow=None, flow_valid=None,
