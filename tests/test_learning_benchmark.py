@@ -230,16 +230,19 @@ def test_an_interrupted_run_resumes_and_another_config_is_refused(
     version = child_run.code_version()
     assert child_run.read_stamp(str(wd), 'config.py') == [version]
     child_run.used_versions(clear=True)
-    child_run.check_finished(config(wd), str(wd), 'the same run')
+    done, ref_done = str(wd / f'iter_{n}.pth'), str(ref / f'iter_{n}.pth')
+    assert not child_run.reuse_finished(config(wd), str(wd), str(wd / 'absent.pth'), 'unfinished')
+    assert child_run.used_versions() == set()  # nothing reused, nothing recorded
+    assert child_run.reuse_finished(config(wd), str(wd), done, 'the same run')
     assert child_run.used_versions() == {version}
     (ref / 'config.py.versions').unlink()
-    child_run.check_finished(config(ref), str(ref), 'the same run')
+    assert child_run.reuse_finished(config(ref), str(ref), ref_done, 'the same run')
     assert child_run.used_versions() == {version, 'not recorded'}
     with pytest.raises(RuntimeError, match=r'finished run with another config .*train_cfg'):
-        child_run.check_finished(config(wd, iters=n + 2), str(wd), 'a longer run')
+        child_run.reuse_finished(config(wd, iters=n + 2), str(wd), done, 'a longer run')
     (ref / 'config.py').unlink()
     with pytest.raises(RuntimeError, match='no config.py'):
-        child_run.check_finished(config(ref), str(ref), 'the same run')
+        child_run.reuse_finished(config(ref), str(ref), ref_done, 'the same run')
 
 
 def test_ucm_trees_are_recomputed_when_the_world_frames_change(tmp_path):

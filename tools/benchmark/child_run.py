@@ -109,19 +109,25 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
         raise RuntimeError(f'{what} failed (exit {returncode}{hint}): see {log_file}')
 
 
-def check_finished(cfg, work_dir, what, config_name='config.py'):
-    """Refuse to reuse the finished run in ``work_dir`` (its checkpoint or metrics are there)
-    unless it was trained from ``cfg``: the config that :func:`train_in_child` dumped to
+def reuse_finished(cfg, work_dir, done, what, config_name='config.py'):
+    """Whether the run in ``work_dir`` is finished (its ``done`` file, a checkpoint or metrics,
+    exists) and is to be reused as the run of ``cfg``. A finished run is reused only if it was
+    trained from ``cfg``: the config that :func:`train_in_child` dumped to
     ``work_dir/config_name`` (and the Runner rewrote) must be this one, as for a resume. A
     folder of another run (other iterations, another readout recipe) would otherwise give its
     numbers as this run's. The code that trained it may differ with the same config: its
     versions (:func:`stamp_version`; ``'not recorded'`` for a run from before the stamps) are
     recorded as used (:func:`used_versions`), so the results say which code made them.
 
+    Returns:
+        bool: True to reuse ``done``; False when it does not exist (train the run).
+
     Raises:
-        RuntimeError: naming the folder and the differing keys, when they differ or the
-            folder has no ``config_name``.
+        RuntimeError: naming the folder and the differing keys, when ``done`` exists and the
+            configs differ or the folder has no ``config_name``.
     """
+    if not osp.isfile(done):
+        return False
     work_dir = osp.abspath(work_dir)
     cfg_file = osp.join(work_dir, config_name)
     if not osp.isfile(cfg_file):
@@ -134,6 +140,7 @@ def check_finished(cfg, work_dir, what, config_name='config.py'):
                            'another --out-dir')
     # the config can be the same while the code that trained it was not: say which code it was
     record_used(work_dir, config_name)
+    return True
 
 
 def record_used(work_dir, config_name):

@@ -56,7 +56,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from child_run import (CHECKPOINT_EVERY, check_finished, code_version, scalar_rows,  # noqa: E402
+from child_run import (CHECKPOINT_EVERY, code_version, reuse_finished, scalar_rows,  # noqa: E402
                        train_in_child, used_versions)
 
 RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
@@ -449,8 +449,7 @@ def mocov2_checkpoint(seed, root, out_dir, iters):
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     cfg = mocov2_config(seed, root, work_dir, iters)
     what = f'MoCo-v2 pretraining for vader/moco-init seed {seed}'
-    if osp.exists(ckpt):
-        check_finished(cfg, work_dir, what)
+    if reuse_finished(cfg, work_dir, ckpt, what):
         return ckpt
     log(f'pretrain MoCo-v2 for vader/moco-init seed {seed}: {iters} iterations -> {work_dir}')
     train_in_child(cfg, work_dir, what, expect=ckpt)
@@ -567,8 +566,7 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config'):
         ucm = object_edge_ucm(root, out_dir)
     cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init)
     what = f'pretraining {method}/{variant} seed {seed}'
-    if osp.exists(ckpt):  # a finished run of this config (else one clear error)
-        check_finished(cfg, work_dir, what)
+    if reuse_finished(cfg, work_dir, ckpt, what):  # a finished run of this config
         return ckpt
     log(f'pretrain {method}/{variant} seed {seed}: {iters} iterations -> {work_dir}')
     train_in_child(cfg, work_dir, what, expect=ckpt)

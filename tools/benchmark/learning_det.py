@@ -20,7 +20,7 @@ import json
 import os
 import os.path as osp
 
-from child_run import check_finished, scalar_rows, train_in_child
+from child_run import reuse_finished, scalar_rows, train_in_child
 
 from mmdense.utils.checkpoint import atomic_write_bytes
 
@@ -220,18 +220,15 @@ def det_readout(root, checkpoint, seed, work_dir, iters=DET_ITERS, log=print,
     run before it have only the first)."""
     done = osp.join(work_dir, 'det_metrics.json')
     random_ckpt = osp.join(work_dir, 'random_init.pth')
-    if osp.isfile(done):  # a finished readout of this config (else one clear error)
-        cfg = det_config(root, checkpoint or random_ckpt, seed, work_dir, iters, train_encoder,
-                         dilated, anchor_sizes)
-        check_finished(cfg, work_dir, f'the detection readout of {checkpoint or random_ckpt}',
-                       'det_config.py')
+    cfg = det_config(root, checkpoint or random_ckpt, seed, work_dir, iters, train_encoder,
+                     dilated, anchor_sizes)
+    if reuse_finished(cfg, work_dir, done, f'the detection readout of {checkpoint or random_ckpt}',
+                      'det_config.py'):  # a finished readout of this config
         with open(done) as f:
             return json.load(f)
     os.makedirs(work_dir, exist_ok=True)
-    if checkpoint is None:
+    if checkpoint is None:  # written to random_ckpt, the path cfg reads
         checkpoint = random_init_checkpoint(root, seed, random_ckpt, dilated=dilated)
-    cfg = det_config(root, checkpoint, seed, work_dir, iters, train_encoder, dilated,
-                     anchor_sizes)
     how = ', encoder trained' if train_encoder else ''
     how += f', read dilated ({anchor_sizes} anchor sizes)' if dilated else ''
     log(f'detection readout ({iters} iterations{how}) of {checkpoint} seed {seed} -> {work_dir}')

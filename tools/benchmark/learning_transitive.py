@@ -51,7 +51,7 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
-from child_run import (CHECKPOINT_EVERY, check_finished, record_used,  # noqa: E402
+from child_run import (CHECKPOINT_EVERY, record_used, reuse_finished,  # noqa: E402
                        stamp_version, train_in_child)
 
 BASE_CONFIG = osp.join(REPO, 'configs/transitive/'
@@ -185,8 +185,7 @@ def pretrain_transitive(world_root, work_dir, seed=0, variant='main', iters=DEFA
     t1 = time.perf_counter()
     cfg = make_config(osp.abspath(graph_file), seed, iters, osp.abspath(work_dir))
     what = f'Triplet-Siamese training ({variant}, seed {seed})'
-    if osp.isfile(ckpt):  # a finished run of this config (else one clear error)
-        check_finished(cfg, work_dir, what, 'transitive_config.py')
+    if reuse_finished(cfg, work_dir, ckpt, what, 'transitive_config.py'):  # finished, this config
         log(f'{ckpt} exists, skipping training')
         return ckpt
     train_in_child(cfg, osp.abspath(work_dir), what, 'transitive_config.py', 'train_stdout.log',
@@ -267,8 +266,7 @@ def pretrain_supervised(world_root, work_dir, seed=0, iters=DEFAULT_ITERS, log=p
     t0 = time.perf_counter()
     cfg = make_supervised_config(crops_dir, seed, iters, osp.abspath(work_dir))
     what = f'supervised object training (seed {seed})'
-    if osp.isfile(ckpt):  # a finished run of this config (else one clear error)
-        check_finished(cfg, work_dir, what, 'supervised_config.py')
+    if reuse_finished(cfg, work_dir, ckpt, what, 'supervised_config.py'):  # finished, this config
         log(f'{ckpt} exists, skipping training')
         return ckpt
     train_in_child(cfg, osp.abspath(work_dir), what, 'supervised_config.py', 'train_stdout.log',
