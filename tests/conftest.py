@@ -25,3 +25,22 @@ def demo_world(tmp_path_factory):
 @pytest.fixture(scope='session')
 def repo():
     return REPO
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+@pytest.fixture(autouse=True)
+def fresh_visualizers(monkeypatch):
+    """Each test starts with no visualizer instance. mmengine keeps one global instance per
+    name, and MMSeg's and MMDet's configs all name theirs 'visualizer', so a second runner in
+    this process would get the first test's instance and write its vis_data (config, scalars)
+    into that test's work folder, which pytest has removed once that test passed."""
+    from collections import OrderedDict
+
+    from mmengine.visualization import Visualizer
+    for cls in (Visualizer, *_subclasses(Visualizer)):
+        monkeypatch.setattr(cls, '_instance_dict', OrderedDict())
