@@ -894,3 +894,40 @@ def test_the_supervised_object_row_runs_from_the_command_line(tmp_path):
     assert set(by) == {('supervised', f'{k}@r18-patch64')
                        for k in ('object-linear', 'object-nn', 'pca')}
     assert (tmp_path / 'w' / 'runs' / 'supervised-objects-s0' / 'iter_1.pth').exists()
+
+
+@pytest.mark.parametrize('arch', ['r18-fpn', 'hypercolumn'])
+def test_supervised_reference_trains_the_encoder_of_each_architecture(arch, tmp_path):
+    """The ``supervised`` row frames every architecture's rows, as random init does: VADeR's
+    ResNet-18 + FPN decoder and HierGroup's hypercolumn, each trained end to end on the labels
+    (every parameter the readout reads got gradients, BN statistics moved), and the seg readout
+    reads exactly those weights."""
+    import torch
+    L = _learning()
+    root, ucm = L.make_world(str(tmp_path), L.SMOKE_WORLD, with_ucm=False)
+    ckpt = L.pretrain('supervised', 'main', 0, root, ucm, str(tmp_path), 2, arch=arch)
+    assert osp.basename(osp.dirname(ckpt)) == f'supervised-main-s0-{arch}'
+    saved = torch.load(ckpt, map_location='cpu', weights_only=False)
+    state = saved['state_dict']
+    stats = ('running_mean', 'running_var', 'num_batches_tracked')
+    params = [k for k in state if not k.endswith(stats)]
+    # the hypercolumn's 32-d embedding conv is pretraining's output, not the readout's input
+    unread = [k for k in params if k.startswith('backbone.neck.out.')]
+    assert len(unread) == (2 if arch == 'hypercolumn' else 0)
+    moments = [v['exp_avg'] for v in saved['optimizer']['state'].values()]
+    assert len(moments) == len(params) - len(unread) and all(m.abs().sum() > 0 for m in moments)
+    var = [v for k, v in state.items() if k.endswith('running_var') and 'decode_head' not in k]
+    assert var and all(not torch.equal(v, torch.ones_like(v)) for v in var)
+    # the readout's encoder is the checkpoint's, key by key (build_encoder loads strictly)
+    enc = L.build_encoder(arch, L.supervised_encoder(ckpt, arch), seed=1)
+    read = {f'{part}.{k}': v for part in ('backbone', 'neck') if getattr(enc, part, None)
+            for k, v in getattr(enc, part).state_dict().items()}
+    if arch == 'hypercolumn':  # ReadoutHypercolumn holds the ResNet and the head
+        read = {k[len('backbone.'):]: v for k, v in read.items()}
+        state = {k[len('backbone.'):]: v for k, v in state.items()
+                 if k.startswith(('backbone.backbone.', 'backbone.neck.'))}
+    else:
+        state = {k: v for k, v in state.items() if not k.startswith('decode_head.')}
+    assert read.keys() == state.keys()
+    for key, value in read.items():
+        torch.testing.assert_close(value, state[key], rtol=0, atol=0)

@@ -152,6 +152,14 @@ MOCOV2 = 'configs/baselines/mocov2_resnet18_1xb8-300iters_demo-world.py'
 VADER_ENCODER_LR_MULT = 1e-4
 #: architecture -> config whose model builds it (random-init rows use the same)
 ARCH_CONFIG = {'r18-d8': FLOWE, 'r18-fpn': VADER, 'hypercolumn': HIERGROUP}
+#: the ``supervised`` row's model for each architecture other than ``r18-d8`` (whose model is
+#: :data:`SUPERVISED`'s): :data:`SUPERVISED`'s model with the encoder swapped for VADeR's ResNet-18
+#: + FPN decoder (the VADeR readout config's) or HierGroup's Res3 + Res4 hypercolumn (the
+#: HierGroup readout config's), trained end to end under the same DeepLab-v1 3x3 head
+SUPERVISED_ARCH_CONFIG = {
+    'r18-fpn': 'configs/readout/seg/linear-decoder_r18-fpn-frozen_1xb8-400iters_demo-world.py',
+    'hypercolumn':
+        'configs/readout/seg/deeplabv3_r18-hypercolumn-frozen_1xb8-400iters_demo-world.py'}
 #: Transitive's benchmark encoder (learning_transitive.py): ResNet-18 on 64x64 object patches
 TRANSITIVE_ARCH = 'r18-patch64'
 METHODS = ('flowe', 'cacl', 'vader', 'hiergroup', 'transitive', 'random', 'supervised')
@@ -361,20 +369,20 @@ def shared_optimizer(cfg, iters):
 
 
 def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='config',
-                    init=None):
+                    init=None, arch=None):
     """The run's config: the method's demo config on the benchmark world. The supervised row
     uses :data:`PRETRAIN_OPTIM`, the pretraining rows too with ``optim='shared'`` (else their demo
     config's optimizer and schedule). ``init``: the MoCo-v2 checkpoint VADeR's ``moco-init``
-    encoder starts from."""
+    encoder starts from. ``arch``: the supervised row's encoder architecture (None: its
+    ``r18-d8``; :func:`supervised_model`)."""
     from mmengine.config import Config
     config, overrides, _ = RUNS[(method, variant)]
     cfg = Config.fromfile(osp.join(REPO, config))
     world = load_world_meta(root)
     crop = (min(CROP[0], world['height']), min(CROP[1], world['width']))
     if method == 'supervised':
-        # the same dilated ResNet-18, trained end to end on the train clips' labels
-        cfg.model.backbone.update(frozen_stages=-1, norm_eval=False, pretrained_ckpt=None,
-                                  norm_cfg=dict(type='BN', requires_grad=True))
+        # the same encoder, trained end to end on the train clips' labels
+        supervised_model(cfg, arch or RUNS[(method, variant)][2])
         cfg.train_dataloader.dataset.update(data_root=root, ann_file='splits/train.txt')
         # the pretraining crop size, so the budget in pixels is the pretraining runs'
         pipe = cfg.train_dataloader.dataset.pipeline
@@ -406,6 +414,58 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
         cfg.optim_wrapper.paramwise_cfg = dict(
             custom_keys={'backbone': dict(lr_mult=VADER_ENCODER_LR_MULT)})
     return _run_settings(cfg, seed, work_dir, iters)
+
+
+def supervised_model(cfg, arch):
+    """Make :data:`SUPERVISED`'s model (``cfg``, in place) the ``supervised`` row's model of
+    ``arch``: its encoder, from random init, with every parameter and BN trained. ``r18-d8``: the
+    dilated ResNet-18 as it is; ``r18-fpn`` / ``hypercolumn``: the encoder of that
+    architecture's readout config (:data:`SUPERVISED_ARCH_CONFIG`), unfrozen, under the same 3x3
+    head. Its checkpoint holds the encoder as MMSeg names it (:func:`supervised_encoder`)."""
+    from mmengine.config import Config
+    trained_bn = dict(type='BN', requires_grad=True)
+    if arch != 'r18-d8':
+        model = Config.fromfile(osp.join(REPO, SUPERVISED_ARCH_CONFIG[arch])).model
+        cfg.model.backbone = model.backbone
+        if 'neck' in model:
+            cfg.model.neck = model.neck
+        cfg.model.decode_head.in_channels = model.decode_head.in_channels
+    bone = cfg.model.backbone
+    if bone.type == 'ReadoutHypercolumn':
+        bone.update(frozen=False, pretrained_ckpt=None)
+        bone.backbone.norm_cfg = bone.neck.norm_cfg = trained_bn
+    else:
+        bone.update(frozen_stages=-1, norm_eval=False, pretrained_ckpt=None, norm_cfg=trained_bn)
+    if 'neck' in cfg.model:
+        cfg.model.neck.update(frozen=False, pretrained_ckpt=None)
+    return cfg
+
+
+def supervised_encoder(ckpt, arch):
+    """The checkpoint of the ``supervised`` row's ``arch`` encoder as :func:`build_encoder`
+    reads it (``backbone.*`` and ``neck.*``). MMSeg's checkpoint of the ``r18-d8`` and
+    ``r18-fpn`` models names them so already (its ``decode_head.*`` is not read); the
+    ``hypercolumn`` model's backbone is :class:`ReadoutHypercolumn`, whose ResNet and
+    hypercolumn head MMSeg saves as ``backbone.backbone.*`` / ``backbone.neck.*``: they are
+    written, renamed, to ``encoder_<name>`` next to ``ckpt`` (atomically), which is returned."""
+    if arch != 'hypercolumn':
+        return ckpt
+    import io
+
+    import torch
+
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    enc = {k[len('backbone.'):]: v for k, v in state.items()
+           if k.startswith(('backbone.backbone.', 'backbone.neck.'))}
+    if not enc:
+        raise KeyError(f'{ckpt} holds no backbone.backbone.* / backbone.neck.* weights: it is '
+                       "not a checkpoint of the supervised row's hypercolumn model")
+    path = osp.join(osp.dirname(ckpt), 'encoder_' + osp.basename(ckpt))
+    buf = io.BytesIO()
+    torch.save(dict(state_dict=enc, meta=dict(source=ckpt)), buf)
+    atomic_write_bytes(buf.getvalue(), path)
+    return path
 
 
 def _run_settings(cfg, seed, work_dir, iters):
@@ -554,9 +614,12 @@ def load_world_meta(root):
         return json.load(f)['params']
 
 
-def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config'):
-    """Train (or resume) one run in a child process; returns its last checkpoint."""
+def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', arch=None):
+    """Train (or resume) one run in a child process; returns its last checkpoint. ``arch``:
+    the supervised row's encoder (None: its ``r18-d8``, whose folder has no suffix)."""
     tag = '-shared-optim' if optim == 'shared' and method != 'supervised' else ''
+    if arch not in (None, RUNS[(method, variant)][2]):
+        tag += f'-{arch}'
     work_dir = osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}{tag}')
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     init = None
@@ -564,11 +627,11 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config'):
         init = mocov2_checkpoint(seed, root, out_dir, iters)
     if (method, variant) == ('hiergroup', 'object-edges'):
         ucm = object_edge_ucm(root, out_dir)
-    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init)
-    what = f'pretraining {method}/{variant} seed {seed}'
+    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init, arch)
+    what = f'pretraining {method}/{variant}{tag} seed {seed}'
     if reuse_finished(cfg, work_dir, ckpt, what):  # a finished run of this config
         return ckpt
-    log(f'pretrain {method}/{variant} seed {seed}: {iters} iterations -> {work_dir}')
+    log(f'pretrain {method}/{variant}{tag} seed {seed}: {iters} iterations -> {work_dir}')
     train_in_child(cfg, work_dir, what, expect=ckpt)
     return ckpt
 
@@ -945,14 +1008,20 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
         for readout, metric, value in seg_readouts('r18-fpn', ckpt, seed, root, recipe=recipe):
             add(readout, metric, value)
         return recs
-    ckpt = pretrain(method, variant, seed, root, ucm, out_dir, iters, optim)
-    first, last = loss_curve(osp.dirname(ckpt))
-    if first is not None:
-        add('pretraining', 'loss_first', first)
-        add('pretraining', 'loss_last', last)
-    arch = RUNS[(method, variant)][2]
-    for readout, metric, value in seg_readouts(arch, ckpt, seed, root, recipe=recipe):
-        add(readout, metric, value)
+    own = RUNS[(method, variant)][2]
+    # the supervised row frames every architecture's rows, as random init does
+    for arch in ARCH_CONFIG if method == 'supervised' else (own, ):
+        ckpt = pretrain(method, variant, seed, root, ucm, out_dir, iters, optim,
+                        None if arch == own else arch)
+        first, last = loss_curve(osp.dirname(ckpt))
+        if first is not None:
+            name = 'pretraining' if arch == own else f'pretraining@{arch}'
+            add(name, 'loss_first', first)
+            add(name, 'loss_last', last)
+        if method == 'supervised':
+            ckpt = supervised_encoder(ckpt, arch)
+        for readout, metric, value in seg_readouts(arch, ckpt, seed, root, recipe=recipe):
+            add(readout, metric, value)
     return recs
 
 
