@@ -16,9 +16,11 @@ pair, so that FlowE pairs frames 4 apart), at benchmark size
 1. pretrains every (method, variant, seed) of :data:`RUNS` from its demo config, adapted to the
    benchmark world (crop sizes, the train clips only, :data:`PRETRAIN_ITERS` iterations with the
    config's own schedule shape, ``randomness.seed``), through ``tools/train.py`` in a child
-   process; the ``supervised`` row trains the same dilated ResNet-18 end to end on the train
-   clips' labels (MMSeg, same iterations and batch), and, for the object readout, Transitive's
-   ResNet-18 tower on the train clips' object crops and shape labels (the ranker's budget);
+   process; the ``supervised`` row trains each seg architecture's encoder (the dilated
+   ResNet-18, VADeR's ResNet-18 + FPN decoder, HierGroup's hypercolumn) end to end on the train
+   clips' labels (MMSeg, one DeepLab-v1 head, same iterations and batch,
+   :func:`supervised_model`), and, for the object readout, Transitive's ResNet-18 tower on the
+   train clips' object crops and shape labels (the ranker's budget);
 2. reads every frozen encoder out on the train clips' labels and scores the val clips with
    MMSeg's ``IoUMetric``: a linear 1x1 readout and a DeepLab-v1 3x3 conv readout
    (:class:`ConvReadoutHead`), trained on the frozen features with the one recipe
