@@ -889,11 +889,45 @@ def test_the_supervised_object_row_runs_from_the_command_line(tmp_path):
                   '--variants', 'main', '--parts', 'object', '--out-dir', str(tmp_path / 'w'),
                   '--results', str(tmp_path / 'r.json')])
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    by = {(x['method'], x['readout']): x['value']
-          for x in json.loads((tmp_path / 'r.json').read_text())}
-    assert set(by) == {('supervised', f'{k}@r18-patch64')
-                       for k in ('object-linear', 'object-nn', 'pca')}
-    assert (tmp_path / 'w' / 'runs' / 'supervised-objects-s0' / 'iter_1.pth').exists()
+    records = json.loads((tmp_path / 'r.json').read_text())
+    by = {(x['method'], x['readout'], x['metric']): x['value'] for x in records}
+    assert {k[:2] for k in by} == {('supervised', f'{k}@r18-patch64')
+                                   for k in ('object-linear', 'object-nn', 'pca', 'pretraining')}
+    run = tmp_path / 'w' / 'runs' / 'supervised-objects-s0'
+    assert (run / 'iter_1.pth').exists()
+    # the tower's training loss is recorded, as its run logged it, in the object part
+    logged = [row['loss'] for row in _learning().scalar_rows(str(run)) if 'loss' in row]
+    assert len(logged) == 1
+    assert by[('supervised', 'pretraining@r18-patch64', 'loss_first')] == logged[0]
+    assert by[('supervised', 'pretraining@r18-patch64', 'loss_last')] == logged[-1]
+    assert {_learning().part_of(x['readout']) for x in records} == {'object'}
+
+
+def test_transitive_row_records_the_ranking_loss(tmp_path):
+    """Transitive's row records the ranking loss its ranker logged (first and last), in the
+    object part, as the seg rows record their pretraining loss."""
+    learning = _learning()
+    run = tmp_path / 'transitive-main-s0'
+    (run / '20260101_000000' / 'vis_data').mkdir(parents=True)
+    rows = [dict(loss=0.32, iter=10), dict(lr=0.01, iter=15), dict(loss=0.05, iter=20)]
+    (run / '20260101_000000' / 'vis_data' / 'scalars.json').write_text(
+        ''.join(json.dumps(r) + '\n' for r in rows))
+
+    class FakeWorld:
+        def pretrain(self, variant, seed, iters):
+            return str(run / 'iter_20.pth')
+
+        def readout(self, checkpoint, seed):
+            assert checkpoint == str(run / 'iter_20.pth')
+            return [('object-linear@r18-patch64', 'accuracy', 30.0)]
+
+    recs = learning.run_one('transitive', 'main', 0, 'object', None, None, str(tmp_path), 300,
+                            None, FakeWorld())
+    by = {(r['readout'], r['metric']): r['value'] for r in recs}
+    assert by == {('pretraining@r18-patch64', 'loss_first'): 0.32,
+                  ('pretraining@r18-patch64', 'loss_last'): 0.05,
+                  ('object-linear@r18-patch64', 'accuracy'): 30.0}
+    assert {learning.part_of(r['readout']) for r in recs} == {'object'}
 
 
 @pytest.mark.parametrize('arch', ['r18-fpn', 'hypercolumn'])

@@ -264,9 +264,10 @@ def run_pending(todo, results, is_done, run, describe):
 
 
 def part_of(readout):
-    """The part of a run a readout belongs to: 'object' (Transitive's object readout and its
-    encoder's effective rank), 'det' (the MMDet readout) or 'seg' (the seg readouts, their
-    encoder's effective rank and the pretraining loss)."""
+    """The part of a run a readout belongs to: 'object' (Transitive's object readout, its
+    encoder's effective rank and the loss of the training that made it), 'det' (the MMDet
+    readout) or 'seg' (the seg readouts, their encoder's effective rank and the pretraining
+    loss)."""
     return 'object' if readout.endswith(f'@{TRANSITIVE_ARCH}') else \
         'det' if readout.startswith('faster-rcnn') else 'seg'
 
@@ -968,6 +969,13 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
         recs.append(dict(method=method, variant=variant, seed=seed, readout=readout,
                          metric=metric, value=value))
 
+    def add_losses(name, ckpt):
+        """The first and last logged training loss of the run that wrote ``ckpt``."""
+        first, last = loss_curve(osp.dirname(ckpt))
+        if first is not None:
+            add(name, 'loss_first', first)
+            add(name, 'loss_last', last)
+
     if part == 'det':
         import learning_det as ld
         trained = (method, variant) in DET_DIAGNOSTICS  # from the main setting's encoder
@@ -996,11 +1004,13 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
         return recs
     if method == 'supervised' and part == 'object':
         ckpt = tr_world.pretrain_supervised(seed, iters)
+        add_losses(f'pretraining@{TRANSITIVE_ARCH}', ckpt)
         for readout, metric, value in tr_world.readout(ckpt, seed, 'supervised_config.py'):
             add(readout, metric, value)
         return recs
     if method == 'transitive':
         ckpt = tr_world.pretrain(variant, seed, iters)
+        add_losses(f'pretraining@{TRANSITIVE_ARCH}', ckpt)  # the ranking loss
         for readout, metric, value in tr_world.readout(ckpt, seed):
             add(readout, metric, value)
         return recs
@@ -1015,11 +1025,7 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
     for arch in ARCH_CONFIG if method == 'supervised' else (own, ):
         ckpt = pretrain(method, variant, seed, root, ucm, out_dir, iters, optim,
                         None if arch == own else arch)
-        first, last = loss_curve(osp.dirname(ckpt))
-        if first is not None:
-            name = 'pretraining' if arch == own else f'pretraining@{arch}'
-            add(name, 'loss_first', first)
-            add(name, 'loss_last', last)
+        add_losses('pretraining' if arch == own else f'pretraining@{arch}', ckpt)
         if method == 'supervised':
             ckpt = supervised_encoder(ckpt, arch)
         for readout, metric, value in seg_readouts(arch, ckpt, seed, root, recipe=recipe):
