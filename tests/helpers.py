@@ -48,15 +48,17 @@ def free_port():
 
 
 _ERROR_LINE = re.compile(r'Error|error:|Exception|Traceback|terminate called|what\(\)|Abort|'
-                         r'Killed|Signal')
+                         r'Killed|Signal|^\s+File "|^(Current thread|Thread) 0x')
+# (the last two: the stack of every thread that faulthandler prints when a process aborts)
 
 
 def failure_report(r, tail=2000):
     """What a failed tool run printed, for an assertion message: every line of stdout + stderr
-    that looks like an error (so the cause survives when several processes interleave), then
+    that looks like an error (so the cause survives when several processes interleave), the
+    stacks a native abort prints (tools/train.py and tools/test.py enable faulthandler), then
     the tail of stderr."""
     lines = (r.stdout + '\n' + r.stderr).splitlines()
-    errors = [ln for ln in lines if _ERROR_LINE.search(ln)][-40:]
+    errors = [ln for ln in lines if _ERROR_LINE.search(ln)][-80:]
     return '\n'.join(['rc=%s; error lines:' % r.returncode, *errors,
                       '--- stderr tail:', r.stderr[-tail:]])
 

@@ -2,12 +2,13 @@
 import os
 import os.path as osp
 import shutil
+import subprocess
 import sys
 
 import torch
 
-from helpers import (DEMO_CONFIG, failure_report, fake_srun_dir, free_port, logged_losses,
-                     run_tool, small_options, train)
+from helpers import (DEMO_CONFIG, REPO, failure_report, fake_srun_dir, free_port,
+                     logged_losses, run_tool, small_options, train)
 
 
 def _state(path):
@@ -87,3 +88,81 @@ def test_slurm_train_script_with_two_tasks(demo_world, tmp_path):
     assert r.returncode == 0, failure_report(r)
     assert 'Distributed launcher: slurm' in r.stdout + r.stderr
     assert int(_state(wd / 'iter_2.pth')['state_dict']['queue_ptr']) == 2 * 4 * 2
+
+
+_WORKER_SCRIPT = '''
+import os
+import sys
+
+import torch
+from mmengine.config import Config
+
+from mmdense.utils.launch import finish_distributed, run_cli, setup_distributed
+
+
+class Pids(torch.utils.data.Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return os.getpid()
+
+
+class Runner:
+    """Like mmengine's runner: in a reference cycle (its loops point back at it)."""
+
+    def __init__(self, loader):
+        self.loader, self.me = loader, self
+
+    def __del__(self):
+        with open(sys.argv[1], 'w') as f:
+            f.write('released')
+
+
+def main(argv):
+    setup_distributed(Config(dict()), 'pytorch')
+    loader = torch.utils.data.DataLoader(Pids(), batch_size=2, num_workers=1,
+                                         persistent_workers=True)
+    worker = int(next(iter(loader))[0])
+    # stdout and stderr are files: these lines without a newline are still buffered
+    print('worker', worker, 'of', os.getpid(), end='')
+    print('last words', end='', file=sys.stderr)
+    finish_distributed()
+    return Runner(loader)
+
+
+run_cli(main)
+'''
+
+
+def _running(pid):
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            return 'State:\tZ' not in f.read()
+    except FileNotFoundError:
+        return False
+
+
+def test_a_distributed_worker_leaves_with_its_output_and_without_live_children(tmp_path):
+    """A worker of tools/train.py or tools/test.py leaves without the interpreter's finalization
+    (launch.leave_distributed_worker, against an abort seen in gloo's C++ teardown). Before it
+    goes, what its tool returned is released, reference cycles included (as the runner's DDP
+    wrapper and the process group it holds are, while the interpreter is whole); what it printed
+    last on stdout and stderr is not lost; it ends with status 0, and its dataloader's worker
+    process has ended with it."""
+    script = tmp_path / 'worker.py'
+    script.write_text(_WORKER_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', RANK='0', LOCAL_RANK='0',
+               WORLD_SIZE='1', MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()))
+    env.pop('PYTHONUNBUFFERED', None)  # buffered, as a user's stdout is
+    out, err, released = tmp_path / 'stdout.txt', tmp_path / 'stderr.txt', tmp_path / 'del.txt'
+    with open(out, 'w') as fo, open(err, 'w') as fe:  # files: a child left cannot hold us up
+        r = subprocess.run([sys.executable, str(script), str(released)], cwd=REPO, env=env,
+                           stdout=fo, stderr=fe, timeout=300)
+    assert r.returncode == 0, err.read_text()[-3000:]
+    words = out.read_text().split()
+    assert words[:1] == ['worker'] and words[2] == 'of', words
+    assert int(words[1]) != int(words[3])
+    assert err.read_text().endswith('last words')
+    assert released.exists(), 'what the tool returned was not released before the exit'
+    assert not _running(int(words[1])), 'the dataloader worker outlived its process'

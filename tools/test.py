@@ -37,6 +37,7 @@ def main(argv=None):
             print(f'error: {path} does not exist', file=sys.stderr)
             raise SystemExit(2)
     import mmdense  # noqa: F401
+    from mmengine.dist import is_main_process
     from mmengine.fileio import dump
     from mmengine.runner import Runner
 
@@ -59,12 +60,14 @@ def main(argv=None):
         setup_distributed(cfg, args.launcher)
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()
-        finish_distributed()
-        if args.out:
+        if args.out and is_main_process():  # every process holds the same metrics
             dump(metrics, args.out)
+        finish_distributed()
         return metrics
 
 
 if __name__ == '__main__':
+    import faulthandler
+    faulthandler.enable(all_threads=True)  # a native abort prints every thread's stack
     from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
     run_cli(main)
