@@ -91,6 +91,7 @@ def test_slurm_train_script_with_two_tasks(demo_world, tmp_path):
 
 
 _WORKER_SCRIPT = '''
+import atexit
 import os
 import sys
 
@@ -119,7 +120,13 @@ class Runner:
             f.write('released')
 
 
+def finalized():
+    with open(sys.argv[1] + '.atexit', 'w') as f:
+        f.write('the interpreter ran its exit handlers')
+
+
 def main(argv):
+    atexit.register(finalized)
     setup_distributed(Config(dict()), 'pytorch')
     loader = torch.utils.data.DataLoader(Pids(), batch_size=2, num_workers=1,
                                          persistent_workers=True)
@@ -145,11 +152,11 @@ def _running(pid):
 
 def test_a_distributed_worker_leaves_with_its_output_and_without_live_children(tmp_path):
     """A worker of tools/train.py or tools/test.py leaves without the interpreter's finalization
-    (launch.leave_distributed_worker, against an abort seen in gloo's C++ teardown). Before it
-    goes, what its tool returned is released, reference cycles included (as the runner's DDP
-    wrapper and the process group it holds are, while the interpreter is whole); what it printed
-    last on stdout and stderr is not lost; it ends with status 0, and its dataloader's worker
-    process has ended with it."""
+    (launch.leave_distributed_worker, against an abort seen in gloo's C++ teardown): its atexit
+    handlers do not run. Before it goes, what its tool returned is released, reference cycles
+    included (as the runner's DDP wrapper and the process group it holds are, while the
+    interpreter is whole); what it printed last on stdout and stderr is not lost; it ends with
+    status 0, and its dataloader's worker process has ended with it."""
     script = tmp_path / 'worker.py'
     script.write_text(_WORKER_SCRIPT)
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', RANK='0', LOCAL_RANK='0',
@@ -161,8 +168,9 @@ def test_a_distributed_worker_leaves_with_its_output_and_without_live_children(t
                            stdout=fo, stderr=fe, timeout=300)
     assert r.returncode == 0, err.read_text()[-3000:]
     words = out.read_text().split()
-    assert words[:1] == ['worker'] and words[2] == 'of', words
+    assert len(words) == 4 and words[0] == 'worker' and words[2] == 'of', words
     assert int(words[1]) != int(words[3])
-    assert err.read_text().endswith('last words')
+    assert 'last words' in err.read_text()
+    assert not osp.exists(f'{released}.atexit'), 'the worker went through finalization'
     assert released.exists(), 'what the tool returned was not released before the exit'
     assert not _running(int(words[1])), 'the dataloader worker outlived its process'

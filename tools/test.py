@@ -60,7 +60,7 @@ def main(argv=None):
         setup_distributed(cfg, args.launcher)
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()
-        if args.out and is_main_process():  # every process holds the same metrics
+        if args.out and is_main_process():  # the evaluator broadcasts its metrics to all
             dump(metrics, args.out)
         finish_distributed()
         return metrics

@@ -70,13 +70,21 @@ def leave_distributed_worker():
 
     How, with nothing lost: first collect the tool's objects (the runner, its DDP wrapper and
     the process group it holds, the dataloaders, whose worker processes shut down) while the
-    interpreter is whole; then flush stdout / stderr and close every logging handler (the log
-    file); then ``os._exit(0)``. Checkpoints and results were written (atomically) before the
-    tool returned. Only for processes that :func:`setup_distributed` set up: single-process
-    runs, and tools called as functions, exit the usual way."""
+    interpreter is whole; end any child process still running (as multiprocessing's exit
+    handler would); flush stdout / stderr and close every logging handler (the log file); then
+    ``os._exit(0)``, which skips atexit handlers (none is registered on this path by mmengine,
+    the OpenMMLab packages or mmdense; torch's dataloader one is what the collection did).
+    Checkpoints, logs, scalars and results were written (checkpoints atomically) and the
+    visualizer closed (``LoggerHook.after_run``) before the tool returned. Only for processes
+    that :func:`setup_distributed` set up (``--launcher`` other than ``none``, one process
+    included): runs without a launcher, and tools called as functions, exit the usual way."""
     import gc
     import logging
+    import multiprocessing
     gc.collect()
+    for child in multiprocessing.active_children():  # what a normal exit would end
+        child.terminate()
+        child.join(5)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     logging.shutdown()
