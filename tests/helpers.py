@@ -55,7 +55,7 @@ _ERROR_LINE = re.compile(r'Error|error:|Exception|Traceback|terminate called|wha
 def failure_report(r, tail=2000):
     """What a failed tool run printed, for an assertion message: every line of stdout + stderr
     that looks like an error (so the cause survives when several processes interleave), the
-    stacks a native abort prints (tools/train.py and tools/test.py enable faulthandler), then
+    stacks a native abort prints (distributed processes enable faulthandler), then
     the tail of stderr."""
     lines = (r.stdout + '\n' + r.stderr).splitlines()
     errors = [ln for ln in lines if _ERROR_LINE.search(ln)][-80:]

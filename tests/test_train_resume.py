@@ -92,6 +92,7 @@ def test_slurm_train_script_with_two_tasks(demo_world, tmp_path):
 
 _WORKER_SCRIPT = '''
 import atexit
+import faulthandler
 import os
 import sys
 
@@ -132,7 +133,7 @@ def main(argv):
                                          persistent_workers=True)
     worker = int(next(iter(loader))[0])
     # stdout and stderr are files: these lines without a newline are still buffered
-    print('worker', worker, 'of', os.getpid(), end='')
+    print('worker', worker, 'of', os.getpid(), faulthandler.is_enabled(), end='')
     print('last words', end='', file=sys.stderr)
     finish_distributed()
     return Runner(loader)
@@ -153,10 +154,11 @@ def _running(pid):
 def test_a_distributed_worker_leaves_with_its_output_and_without_live_children(tmp_path):
     """A worker of tools/train.py or tools/test.py leaves without the interpreter's finalization
     (launch.leave_distributed_worker, against an abort seen in gloo's C++ teardown): its atexit
-    handlers do not run. Before it goes, what its tool returned is released, reference cycles
-    included (as the runner's DDP wrapper and the process group it holds are, while the
-    interpreter is whole); what it printed last on stdout and stderr is not lost; it ends with
-    status 0, and its dataloader's worker process has ended with it."""
+    handlers do not run, and a native abort would print its stacks (faulthandler). Before it
+    goes, what its tool returned is released, reference cycles included (as the runner's DDP
+    wrapper and the process group it holds are, while the interpreter is whole); what it printed
+    last on stdout and stderr is not lost; it ends with status 0, and its dataloader's worker
+    process has ended with it."""
     script = tmp_path / 'worker.py'
     script.write_text(_WORKER_SCRIPT)
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', RANK='0', LOCAL_RANK='0',
@@ -168,8 +170,9 @@ def test_a_distributed_worker_leaves_with_its_output_and_without_live_children(t
                            stdout=fo, stderr=fe, timeout=300)
     assert r.returncode == 0, err.read_text()[-3000:]
     words = out.read_text().split()
-    assert len(words) == 4 and words[0] == 'worker' and words[2] == 'of', words
+    assert len(words) == 5 and words[0] == 'worker' and words[2] == 'of', words
     assert int(words[1]) != int(words[3])
+    assert words[4] == 'True', 'a native abort would print no stack (faulthandler is off)'
     assert 'last words' in err.read_text()
     assert not osp.exists(f'{released}.atexit'), 'the worker went through finalization'
     assert released.exists(), 'what the tool returned was not released before the exit'

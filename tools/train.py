@@ -73,7 +73,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    import faulthandler
-    faulthandler.enable(all_threads=True)  # a native abort prints every thread's stack
     from mmdense.utils.launch import run_cli  # one-line user errors unless --debug
     run_cli(main)

@@ -24,6 +24,7 @@ def setup_distributed(cfg, launcher):
     if launcher == 'none':
         return
     DISTRIBUTED_WORKER[0] = True
+    _enable_faulthandler()
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(
             type='DeviceAwareDistributedDataParallel', broadcast_buffers=False,
@@ -57,6 +58,16 @@ def finish_distributed():
 DISTRIBUTED_WORKER = [False]  # set by setup_distributed: this process was started by a launcher
 
 
+def _enable_faulthandler():
+    """A native abort (SIGABRT, SIGSEGV) of this process prints every thread's Python stack on
+    stderr, so a crash in c10d / gloo says where the Python side was."""
+    import faulthandler
+    try:
+        faulthandler.enable(all_threads=True)
+    except (AttributeError, OSError, ValueError):  # stderr is no real file (io.StringIO)
+        pass
+
+
 def leave_distributed_worker():
     """End a distributed worker whose tool has returned, without the interpreter's finalization.
 
@@ -65,8 +76,8 @@ def leave_distributed_worker():
     ``std::thread`` destroyed while still joinable; interpreter finalization, where c10d /
     gloo objects that are still referenced get destroyed, is the usual place). It did not
     recur in 43 local launches, idle or under load, so the place of the abort is inferred, not
-    seen: ``tools/train.py`` and ``tools/test.py`` now enable :mod:`faulthandler`, which
-    prints every thread's Python stack if it happens again.
+    seen: :func:`setup_distributed` now enables :mod:`faulthandler`, which prints every
+    thread's Python stack if it happens again.
 
     How, with nothing lost: first collect the tool's objects (the runner, its DDP wrapper and
     the process group it holds, the dataloaders, whose worker processes shut down) while the
