@@ -71,12 +71,12 @@ def _enable_faulthandler():
 def leave_distributed_worker():
     """End a distributed worker whose tool has returned, without the interpreter's finalization.
 
-    Why: on CI, rank 1 of a two-process gloo run that had passed the run before it died with
-    SIGABRT, ``terminate called without an active exception``, and no Python error (a C++
-    ``std::thread`` destroyed while still joinable; interpreter finalization, where c10d /
-    gloo objects that are still referenced get destroyed, is the usual place). It did not
-    recur in 43 local launches, idle or under load, so the place of the abort is inferred, not
-    seen: :func:`setup_distributed` now enables :mod:`faulthandler`, which prints every
+    Why: on CI, rank 1 of a two-process gloo run (the resumed half of a test whose first run
+    had passed) died with SIGABRT, ``terminate called without an active exception``, and no
+    Python error (a C++ ``std::thread`` destroyed while still joinable; interpreter
+    finalization, where c10d / gloo objects that are still referenced get destroyed, is the
+    usual place). It did not recur in 43 local launches before this exit path, idle or under
+    load, nor in 24 after it, so the place of the abort is inferred, not seen: :func:`setup_distributed` now enables :mod:`faulthandler`, which prints every
     thread's Python stack if it happens again.
 
     How, with nothing lost: first collect the tool's objects (the runner, its DDP wrapper and
