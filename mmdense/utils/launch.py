@@ -75,7 +75,7 @@ def leave_distributed_worker():
     had passed) died with SIGABRT, ``terminate called without an active exception``, and no
     Python error (a C++ ``std::thread`` destroyed while still joinable; interpreter
     finalization, where c10d / gloo objects that are still referenced get destroyed, is the
-    usual place). It did not recur in 43 local launches before this exit path, idle or under
+    usual place). It did not recur in 45 local launches before this exit path, idle or under
     load, nor in 24 after it, so the place of the abort is inferred, not seen:
     :func:`setup_distributed` now enables :mod:`faulthandler`, which prints every thread's
     Python stack if it happens again.
