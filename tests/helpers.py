@@ -47,6 +47,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def process_alive(pid):
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
 _ERROR_LINE = re.compile(r'Error|error:|Exception|Traceback|terminate called|what\(\)|Abort|'
                          r'Killed|Signal|^\s+File "|^(Current thread|Thread) 0x')
 # (the last two: the stack of every thread that faulthandler prints when a process aborts)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from helpers import REPO, failure_report, run_tool
+from helpers import REPO, failure_report, process_alive, run_tool
 
 SCRIPT = osp.join(REPO, 'tools/benchmark/learning.py')
 
@@ -136,7 +136,7 @@ def test_a_killed_benchmark_takes_its_training_child_with_it(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         for _ in range(100):
-            if not _alive(child_pid):
+            if not process_alive(child_pid):
                 break
             time.sleep(0.1)
         else:
@@ -144,15 +144,6 @@ def test_a_killed_benchmark_takes_its_training_child_with_it(tmp_path):
             raise AssertionError('the training child outlived the killed benchmark process')
     finally:
         proc.kill()
-
-
-def _alive(pid):
-    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except FileNotFoundError:
-        return False
 
 
 def test_an_interrupted_run_resumes_and_another_config_is_refused(

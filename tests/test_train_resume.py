@@ -8,7 +8,7 @@ import sys
 import torch
 
 from helpers import (DEMO_CONFIG, REPO, failure_report, fake_srun_dir, free_port,
-                     logged_losses, run_tool, small_options, train)
+                     logged_losses, process_alive, run_tool, small_options, train)
 
 
 def _state(path):
@@ -143,14 +143,6 @@ run_cli(main)
 '''
 
 
-def _running(pid):
-    try:
-        with open(f'/proc/{pid}/status') as f:
-            return 'State:\tZ' not in f.read()
-    except FileNotFoundError:
-        return False
-
-
 def test_a_distributed_worker_leaves_with_its_output_and_without_live_children(tmp_path):
     """A worker of tools/train.py or tools/test.py leaves without the interpreter's finalization
     (launch.leave_distributed_worker, against an abort seen in gloo's C++ teardown): its atexit
@@ -176,4 +168,4 @@ def test_a_distributed_worker_leaves_with_its_output_and_without_live_children(t
     assert 'last words' in err.read_text()
     assert not osp.exists(f'{released}.atexit'), 'the worker went through finalization'
     assert released.exists(), 'what the tool returned was not released before the exit'
-    assert not _running(int(words[1])), 'the dataloader worker outlived its process'
+    assert not process_alive(int(words[1])), 'the dataloader worker outlived its process'
