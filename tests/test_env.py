@@ -33,3 +33,45 @@ def test_skip_switch(monkeypatch):
     monkeypatch.setattr(env, '_installed', lambda d: None)
     monkeypatch.setenv('MMDENSE_SKIP_ENV_CHECK', '1')
     env.check_environment()
+
+
+def _fake_transformers(root, version, modeling_utils):
+    """A transformers distribution at ``root`` (on sys.path): its dist-info and package."""
+    (root / f'transformers-{version}.dist-info').mkdir()
+    (root / f'transformers-{version}.dist-info' / 'METADATA').write_text(
+        f'Metadata-Version: 2.1\nName: transformers\nVersion: {version}\n')
+    (root / 'transformers').mkdir()
+    (root / 'transformers' / '__init__.py').write_text('raise ImportError("not to be imported")\n')
+    (root / 'transformers' / 'modeling_utils.py').write_text(modeling_utils)
+
+
+# transformers 4.55's modeling_utils re-exports the helpers MMPretrain 1.2.0 imports; 4.56's not
+OLD_MODELING_UTILS = ('from .pytorch_utils import (apply_chunking_to_forward,\n'
+                      '    find_pruneable_heads_and_indices, prune_linear_layer)\n'
+                      'class PreTrainedModel: pass\n')
+NEW_MODELING_UTILS = 'class PreTrainedModel: pass\n'
+
+
+@pytest.mark.parametrize('version,modeling_utils,broken', [
+    ('4.57.1', NEW_MODELING_UTILS, True),
+    ('5.17.0', NEW_MODELING_UTILS, True),
+    ('4.55.4', OLD_MODELING_UTILS, False),
+    ('4.27.4', NEW_MODELING_UTILS, False),  # MMPretrain leaves its multimodal models out
+])
+def test_a_transformers_that_breaks_mmpretrain_is_named(tmp_path, monkeypatch, version,
+                                                        modeling_utils, broken):
+    _fake_transformers(tmp_path, version, modeling_utils)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    problems = [p for p in env.environment_problems() if 'transformers' in p]
+    if not broken:
+        assert problems == []
+        return
+    assert len(problems) == 1
+    msg = problems[0]
+    assert f'transformers {version} is installed' in msg
+    assert str(tmp_path / 'transformers' / 'modeling_utils.py') in msg
+    assert ('apply_chunking_to_forward, find_pruneable_heads_and_indices, prune_linear_layer'
+            in msg)
+    assert 'pip install "transformers<4.56"' in msg
+    with pytest.raises(ImportError, match='NoneType takes no arguments'):
+        env.check_environment()

@@ -36,6 +36,40 @@ def _installed(dist):
         return None
 
 
+#: MMPretrain 1.2.0 imports its multimodal models whenever transformers>=4.28.0 is installed, and
+#: they import these helpers from ``transformers.modeling_utils``, which stopped re-exporting them
+#: in transformers 4.56 (present in 4.55.4's file, absent from 4.56.2's). MMPretrain's
+#: ``except`` then sets ``PreTrainedModel = None``, and ``import mmpretrain.models`` fails with
+#: ``TypeError: NoneType takes no arguments`` (seen on a GPU machine with transformers 5.17).
+MMPRETRAIN_MULTIMODAL_NEEDS = ('PreTrainedModel', 'apply_chunking_to_forward',
+                               'find_pruneable_heads_and_indices', 'prune_linear_layer')
+
+
+def _transformers_problem():
+    """The problem an installed transformers makes for ``import mmpretrain.models`` (None if
+    none), read from its ``modeling_utils.py`` without importing it."""
+    found = _installed('transformers')
+    if found is None or Version(Version(found).base_version) < Version('4.28.0'):
+        return None  # MMPretrain leaves its multimodal models out
+    spec = importlib.util.find_spec('transformers')
+    if spec is None or not spec.origin:
+        return None
+    path = os.path.join(os.path.dirname(spec.origin), 'modeling_utils.py')
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except OSError:
+        return None
+    missing = [name for name in MMPRETRAIN_MULTIMODAL_NEEDS if name not in text]
+    if not missing:
+        return None
+    return (f'transformers {found} is installed, and its {path} has no {", ".join(missing)}: '
+            'MMPretrain 1.2.0 imports its multimodal models whenever transformers>=4.28 is '
+            'installed, and they need these names, so `import mmpretrain.models` fails with '
+            '"TypeError: NoneType takes no arguments". Fix: `pip install "transformers<4.56"`, '
+            'or `pip uninstall transformers` if nothing in this environment needs it')
+
+
 def environment_problems():
     """Return a list of human-readable problems with the installed dependencies (empty if ok)."""
     problems = []
@@ -62,6 +96,9 @@ def environment_problems():
         if not has_ext:
             problems.append('mmcv is installed without its compiled ops (mmcv._ext is missing), '
                             'which MMDet needs: rebuild it with MMCV_WITH_OPS=1')
+    transformers = _transformers_problem()
+    if transformers:
+        problems.append(transformers)
     return problems
 
 
