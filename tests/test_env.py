@@ -1,3 +1,6 @@
+import sys
+import types
+
 import pytest
 
 from mmdense.utils import env
@@ -45,33 +48,38 @@ def _fake_transformers(root, version, modeling_utils):
     (root / 'transformers' / 'modeling_utils.py').write_text(modeling_utils)
 
 
-# transformers 4.55's modeling_utils re-exports the helpers MMPretrain 1.2.0 imports; 4.56's not
-OLD_MODELING_UTILS = ('from .pytorch_utils import (apply_chunking_to_forward,\n'
+# transformers 4.55's modeling_utils re-exports the helpers MMPretrain 1.2.0 imports; 4.56's not;
+# 5.0's has no PretrainedConfig either
+OLD_MODELING_UTILS = ('from .configuration_utils import PretrainedConfig\n'
+                      'from .pytorch_utils import (apply_chunking_to_forward,\n'
                       '    find_pruneable_heads_and_indices, prune_linear_layer)\n'
                       'class PreTrainedModel: pass\n')
-NEW_MODELING_UTILS = 'class PreTrainedModel: pass\n'
+NEW_MODELING_UTILS = ('from .configuration_utils import PretrainedConfig\n'
+                      'class PreTrainedModel: pass\n')
+V5_MODELING_UTILS = 'class PreTrainedModel: pass\n'
+HELPERS = 'apply_chunking_to_forward, find_pruneable_heads_and_indices, prune_linear_layer'
 
 
-@pytest.mark.parametrize('version,modeling_utils,broken', [
-    ('4.57.1', NEW_MODELING_UTILS, True),
-    ('5.17.0', NEW_MODELING_UTILS, True),
-    ('4.55.4', OLD_MODELING_UTILS, False),
-    ('4.27.4', NEW_MODELING_UTILS, False),  # MMPretrain leaves its multimodal models out
+@pytest.mark.parametrize('version,modeling_utils,missing', [
+    ('4.57.1', NEW_MODELING_UTILS, HELPERS),
+    ('5.17.0', V5_MODELING_UTILS, 'PretrainedConfig, ' + HELPERS),
+    ('4.55.4', OLD_MODELING_UTILS, None),
+    ('4.27.4', NEW_MODELING_UTILS, None),  # MMPretrain leaves its multimodal models out
 ])
 def test_a_transformers_that_breaks_mmpretrain_is_named(tmp_path, monkeypatch, version,
-                                                        modeling_utils, broken):
+                                                        modeling_utils, missing):
     _fake_transformers(tmp_path, version, modeling_utils)
     monkeypatch.syspath_prepend(str(tmp_path))
+    # another transformers already imported, without a spec: the file is still the checked one's
+    monkeypatch.setitem(sys.modules, 'transformers', types.ModuleType('transformers'))
     problems = [p for p in env.environment_problems() if 'transformers' in p]
-    if not broken:
+    if missing is None:
         assert problems == []
         return
     assert len(problems) == 1
     msg = problems[0]
     assert f'transformers {version} is installed' in msg
-    assert str(tmp_path / 'transformers' / 'modeling_utils.py') in msg
-    assert ('apply_chunking_to_forward, find_pruneable_heads_and_indices, prune_linear_layer'
-            in msg)
+    assert f"{tmp_path / 'transformers' / 'modeling_utils.py'} has no {missing}:" in msg
     assert 'pip install "transformers<4.56"' in msg
     with pytest.raises(ImportError, match='NoneType takes no arguments'):
         env.check_environment()

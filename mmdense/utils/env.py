@@ -5,7 +5,7 @@ later as an obscure error deep inside a toolbox.
 """
 import importlib.util
 import os
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distribution, version
 
 from packaging.version import Version
 
@@ -36,29 +36,30 @@ def _installed(dist):
         return None
 
 
-#: MMPretrain 1.2.0 imports its multimodal models whenever transformers>=4.28.0 is installed, and
-#: they import these helpers from ``transformers.modeling_utils``, which stopped re-exporting them
-#: in transformers 4.56 (present in 4.55.4's file, absent from 4.56.2's). MMPretrain's
-#: ``except`` then sets ``PreTrainedModel = None``, and ``import mmpretrain.models`` fails with
+#: MMPretrain 1.2.0 imports its multimodal models whenever transformers>=4.28.0 and pycocotools
+#: are installed, and they import these names from ``transformers.modeling_utils``. Its
+#: helpers stopped being re-exported there in transformers 4.56 (present in 4.55.4's file,
+#: absent from 4.56.2's), ``PretrainedConfig`` in 5.0. MMPretrain's ``except`` then sets
+#: ``PreTrainedModel = None``, and ``import mmpretrain.models`` fails with
 #: ``TypeError: NoneType takes no arguments`` (seen on a GPU machine with transformers 5.17).
-MMPRETRAIN_MULTIMODAL_NEEDS = ('PreTrainedModel', 'apply_chunking_to_forward',
+MMPRETRAIN_MULTIMODAL_NEEDS = ('PreTrainedModel', 'PretrainedConfig', 'apply_chunking_to_forward',
                                'find_pruneable_heads_and_indices', 'prune_linear_layer')
 
 
 def _transformers_problem():
     """The problem an installed transformers makes for ``import mmpretrain.models`` (None if
-    none), read from its ``modeling_utils.py`` without importing it."""
+    none). Its ``modeling_utils.py`` is read from the distribution whose version is checked,
+    without importing it; whatever cannot be read is no problem reported here."""
     found = _installed('transformers')
-    if found is None or Version(Version(found).base_version) < Version('4.28.0'):
+    if found is None or _installed('pycocotools') is None:
         return None  # MMPretrain leaves its multimodal models out
-    spec = importlib.util.find_spec('transformers')
-    if spec is None or not spec.origin:
-        return None
-    path = os.path.join(os.path.dirname(spec.origin), 'modeling_utils.py')
     try:
+        if Version(Version(found).base_version) < Version('4.28.0'):
+            return None  # likewise
+        path = str(distribution('transformers').locate_file('transformers/modeling_utils.py'))
         with open(path, encoding='utf-8') as f:
             text = f.read()
-    except OSError:
+    except (OSError, ValueError, PackageNotFoundError):  # ValueError: InvalidVersion, decoding
         return None
     missing = [name for name in MMPRETRAIN_MULTIMODAL_NEEDS if name not in text]
     if not missing:
