@@ -71,13 +71,65 @@ def _cell_centres(encoder, size=128, row=64):
     return size / out.shape[-1], (top * pos).sum(0) / top.sum(0)
 
 
-@pytest.mark.parametrize('config,neck', [
-    ('configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py', False),
-    ('configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py', True)])
-def test_feature_grid_is_where_the_encoders_centre_their_cells(config, neck):
-    """Content: the encoders the correspondences are for (FlowE's dilated ResNet-18 at stride 8,
-    VADeR's FPN decoder at stride 4) centre their cells where feature_grid_coords says, not at
-    the half-pixel convention's (j + 0.5) * s - 0.5 (3.5 px off at stride 8)."""
+def test_feature_grid_is_where_the_resnet_centres_its_cells():
+    """Content: the encoder the correspondences are measured on (FlowE's dilated ResNet-18 at
+    stride 8) centres cell j on pixel s * j, where feature_grid_coords says, not at the
+    half-pixel convention's (j + 0.5) * s - 0.5 (3.5 px off at stride 8)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import mmdense  # noqa: F401
+    from mmdense.registry import MODELS
+    from mmdense.structures import feature_grid_coords
+    init_default_scope('mmdense')
+    cfg = Config.fromfile('configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py')
+    backbone = MODELS.build(cfg.model.backbone)
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = backbone
+
+        def forward(self, x):
+            return self.backbone(x)[-1]
+
+    stride, measured = _cell_centres(Encoder())
+    grid = feature_grid_coords(1, 1, len(measured), stride, dtype=torch.float64)[0, 0, 0]
+    cells = (grid >= 32) & (grid <= 96)  # away from the zero padding of the borders
+    assert (measured - grid)[cells].abs().max() == 0, (measured, grid)
+
+
+def test_upsample_cells_keeps_every_cell_on_its_pixel():
+    from mmdense.structures import feature_grid_coords, upsample_cells
+    for factor, (h, w) in ((2, (3, 5)), (4, (2, 3)), (8, (4, 4))):
+        ramp = feature_grid_coords(2, h, w, 8.0, dtype=torch.float64)  # cell j holds pixel 8j
+        up = upsample_cells(ramp, factor)
+        assert up.shape == (2, 2, factor * h, factor * w)
+        want = feature_grid_coords(2, factor * h, factor * w, 8.0 / factor, dtype=torch.float64)
+        inside = (want <= 8.0 * (torch.tensor([w, h]).view(1, 2, 1, 1) - 1)).all(1, keepdim=True)
+        torch.testing.assert_close(up * inside, want * inside)
+        # past the last input cell: the last cell's value (a replicated border)
+        torch.testing.assert_close(up[:, 0, :, -1], ramp[:, 0, :, -1].repeat_interleave(factor, 1))
+    # a ResNet map of an input not divisible by its stride keeps its first rows
+    ramp = feature_grid_coords(1, 4, 4, 32.0, dtype=torch.float64)
+    torch.testing.assert_close(upsample_cells(ramp, 8, size=(25, 25))[..., :13, :13],
+                               feature_grid_coords(1, 13, 13, 4.0, dtype=torch.float64))
+    with pytest.raises(ValueError, match='cannot bring a 4x4 map to 33x33'):
+        upsample_cells(ramp, 8, size=(33, 33))
+
+
+@pytest.mark.parametrize('config', [
+    'configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py',
+    'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world.py'])
+def test_dense_necks_keep_every_cell_on_its_pixel(config):
+    """Content: VADeR's FPN decoder and HierGroup's hypercolumn give cell i of their stride-4
+    output the features of image pixel 4i, where feature_grid_coords (and so every
+    correspondence) places it. Probe: each backbone stage's cell j holds its own pixel
+    coordinate s * j in every channel, every conv passes its input's mean at the centre tap
+    (no border effect) and the norms are identities; the output must then be one multiple of
+    the pixel coordinate 4i, the same for every cell. MMDet's nearest top-down path and
+    ``align_corners=False`` upsampling fail this (cells 1-7 px behind 4i)."""
+    import torch.nn as nn
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
@@ -86,28 +138,33 @@ def test_feature_grid_is_where_the_encoders_centre_their_cells(config, neck):
     from mmdense.structures import feature_grid_coords
     init_default_scope('mmdense')
     cfg = Config.fromfile(config)
-    backbone = MODELS.build(cfg.model.backbone)
-    decoder = MODELS.build(cfg.model.neck) if neck else None
-
-    class Encoder(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.backbone, self.decoder = backbone, decoder
-
-        def forward(self, x):
-            feats = self.backbone(x)
-            return self.decoder(feats)[0] if self.decoder else feats[-1]
-
-    stride, measured = _cell_centres(Encoder())
-    grid = feature_grid_coords(1, 1, len(measured), stride, dtype=torch.float64)[0, 0, 0]
-    cells = (grid >= 32) & (grid <= 96)  # away from the zero padding of the borders
-    half_pixel = (torch.arange(len(measured)) + 0.5) * stride - 0.5
-    err = (measured - grid)[cells].abs()
-    if not neck:  # a ResNet: exactly on s * j
-        assert err.max() == 0, (measured, grid)
-    else:  # the FPN mixes its levels: its finest (C2's) on 4j, the coarser ones upsampled by
-        # nearest, behind it (averaging weights peak 2-8 px before 4j); s * j is the closer
-        assert err.mean() < (measured - half_pixel)[cells].abs().mean(), (measured, grid)
+    neck = MODELS.build(cfg.model.neck).eval()
+    for m in neck.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.zeros_(m.weight)
+            kh, kw = m.kernel_size
+            m.weight.data[:, :, kh // 2, kw // 2] = 1.0 / m.in_channels
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        if isinstance(m, (nn.GroupNorm, nn.modules.batchnorm._BatchNorm)):
+            m.forward = lambda x: x
+    size = 96 + 4  # not divisible by 32: the coarse maps' extra cells are cut
+    chans = cfg.model.neck.in_channels
+    strides = (4, 8, 16, 32) if len(chans) == 4 else (8, 16)
+    feats = []
+    for c, s in zip(chans, strides):
+        n = -(-size // s)  # a ResNet's ceil
+        feats.append(feature_grid_coords(1, n, n, float(s))[:, :1].expand(1, c, n, n).clone())
+    if len(chans) == 2:  # HierGroup reads (Res3, Res4) at in_index
+        feats = [None] * min(neck.in_index) + feats
+    with torch.no_grad():
+        out = neck(feats)[0][0].mean(0)  # (h, w): a multiple of each cell's x = 4i
+    x = feature_grid_coords(1, *out.shape, 4.0)[0, 0]
+    inside = x <= 32 * (-(-size // 32) - 1) if len(chans) == 4 else x <= 16 * (-(-size // 16) - 1)
+    ratio = out[inside & (x > 0)] / x[inside & (x > 0)]
+    assert out.shape == (-(-size // 4),) * 2 or len(chans) == 2, out.shape
+    torch.testing.assert_close(ratio, ratio.mean().expand_as(ratio), rtol=1e-5, atol=0)
+    torch.testing.assert_close(out[:, 0], torch.zeros_like(out[:, 0]), atol=1e-5, rtol=0)
 
 
 def test_pixel_to_grid_inverts_the_feature_grid():

@@ -121,6 +121,45 @@ def feature_grid_coords(n, h, w, stride, device=None, dtype=torch.float32):
     return grid * scale
 
 
+def upsample_cells(x, factor, size=None):
+    """Upsample a feature map by an integer ``factor`` keeping every cell where the grid
+    convention puts it: output cell ``i`` of the finer map (stride ``s / factor``, pixel
+    ``i * s / factor``) is the bilinear value of the input at cell ``i / factor`` (pixel
+    ``i * s / factor`` too). Cells past the last input cell take the last cell's value.
+
+    ``F.interpolate(..., align_corners=False)`` samples ``(i + 0.5) / factor - 0.5`` instead, a
+    shift of ``(factor - 1) / (2 factor)`` input cell towards the top-left (half a cell at
+    stride 2, 3.5 px at stride 8 to 1); nearest 2x shifts half the cells by half an input cell.
+    Summed over an FPN's or a hypercolumn's levels the shifts put a cell's content 1-7 px before
+    where :func:`feature_grid_coords` places it, so two views of different scale or flip are
+    paired off by up to a cell.
+
+    Args:
+        x (Tensor): (N, C, h, w).
+        factor (int): the stride ratio of the input to the output map.
+        size (tuple, optional): (H, W) of the output, at most ``factor * (h, w)``; a ResNet's
+            map of an input not divisible by its stride keeps its first ``H`` rows.
+
+    Returns:
+        Tensor: (N, C, H, W), by default ``(factor * h, factor * w)``.
+    """
+    factor = int(factor)
+    h, w = x.shape[-2:]
+    full = (factor * h, factor * w)
+    size = full if size is None else tuple(int(v) for v in size)
+    if factor < 1 or size[0] > full[0] or size[1] > full[1]:
+        raise ValueError(f'upsample_cells: cannot bring a {h}x{w} map to {size[0]}x{size[1]} '
+                         f'by a factor of {factor}')
+    if factor == 1:
+        return x[..., :size[0], :size[1]]
+    # align_corners=True maps output k of (factor * h + 1) rows to input k / factor of the
+    # (h + 1) rows of the map padded by one replicated row / column at the bottom / right
+    padded = F.pad(x, (0, 1, 0, 1), mode='replicate')
+    out = F.interpolate(padded, size=(full[0] + 1, full[1] + 1), mode='bilinear',
+                        align_corners=True)
+    return out[..., :size[0], :size[1]]
+
+
 def pixel_to_grid(coords, stride, dim=1):
     """Image-pixel coordinates -> coordinates on a stride-``stride`` feature grid, the inverse of
     :func:`feature_grid_coords`: ``x_f = x / stride_x``, same for y.

@@ -35,8 +35,15 @@ from mmpretrain.models.utils import CosineEMA
 from mmdense.registry import MODELS
 from ...structures.geometry import (coords_grid, feature_grid_coords,
                                     forward_backward_consistency, pixel_to_grid, sample_at,
-                                    view_correspondence)
+                                    upsample_cells, view_correspondence)
 from ..flow import RAFTFlow  # noqa: F401  (registers the flow network FlowE builds)
+
+
+def _to_pixels(x, size):
+    """Feature map (N, C, h, w) -> pixel resolution ``size`` (H, W) for ``resolution='image'``,
+    cell j staying on pixel s*j (the stride s = round(H / h)) where the correspondence places
+    it (``align_corners=False`` would move it (s - 1) / 2 px up and left: 3.5 px at stride 8)."""
+    return upsample_cells(x, int(round(size[0] / x.shape[-2])), size=size)
 
 
 def _gather_locations(x, idx):
@@ -143,8 +150,8 @@ class FlowE(BaseSelfSupervisor):
         target (N, C, h', w') at the valid (N, 1, h', w') locations."""
         if self.num_pixels is None:
             pred = self._online(view)
-            if self.resolution == 'image':
-                pred = F.interpolate(pred, size=view_size, mode='bilinear', align_corners=False)
+            if self.resolution == 'image':  # cell j stays on pixel s*j, as the target's
+                pred = _to_pixels(pred, view_size)
             return self.loss_module(pred, target, valid)
         feats = self.backbone(view)
         feats = feats[getattr(self.neck, 'in_index', -1)]
@@ -261,7 +268,7 @@ class FlowE(BaseSelfSupervisor):
             stride_y, stride_x = H / h, W / w
             query = feature_grid_coords(n, h, w, (stride_y, stride_x), device=target.device)
         else:
-            target = F.interpolate(target, size=(H, W), mode='bilinear', align_corners=False)
+            target = _to_pixels(target, (H, W))
             stride_y = stride_x = 1.0
             query = coords_grid(n, H, W, device=target.device)
         coords, valid = view_correspondence(query, affine_src, affine_tgt, flow, flow_valid,

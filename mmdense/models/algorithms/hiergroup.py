@@ -127,12 +127,10 @@ class HierGroup(BaseSelfSupervisor):
         """The view's region labels on the embedding's grid ``size`` (h, w), by nearest
         sampling: cell i takes input pixel ``floor(i * H / h)`` (4i at stride 4).
 
-        Where a cell's features come from: ResNet's padded convolutions put feature n of a
-        stride-s stage at input pixel s*n, and the hypercolumn's bilinear upsampling
-        (``align_corners=False``) to stride 4 centres cell i's Res3 part at pixel 4i - 2 and
-        its Res4 part at 4i - 6. Pixel 4i is the closest of the simple samplings (the cell's
-        centre pixel, 4i + 2, ``nearest-exact``, is 4 and 8 px away); it is 2 px from the
-        Res3 part."""
+        That is where the cell's features come from: ResNet's padded convolutions put feature
+        n of a stride-s stage at input pixel s*n, and the hypercolumn's upsampling
+        (:func:`~mmdense.structures.upsample_cells`) keeps both its Res3 and Res4 parts on
+        pixel 4i. (Bilinear with ``align_corners=False`` had put them at 4i - 2 and 4i - 6.)"""
         key = f'ucm_labels_v{view + 1}'
         if key not in sample:
             raise KeyError(f'HierGroup needs {key} in every data sample: put LoadUCM, '

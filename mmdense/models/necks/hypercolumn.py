@@ -1,11 +1,11 @@
 """Hypercolumn head of hierarchical grouping (Zhang & Maire 2020, sec. 4.2)."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from mmdense.registry import MODELS
+from mmdense.structures import upsample_cells
 
 
 @MODELS.register_module()
@@ -23,6 +23,11 @@ class HypercolumnNeck(BaseModule):
             ``out_indices=(1, 2)`` or ``(1, 2, 3)``).
 
     Shapes: inputs (N, 512, H/8, W/8), (N, 1024, H/16, W/16) -> tuple with (N, 32, H/4, W/4).
+
+    The upsampling keeps cell j of a stride-s map on image pixel s*j
+    (:func:`~mmdense.structures.upsample_cells`), so both parts of cell i sit on pixel 4i, as
+    the ResNet stages and the correspondences of :mod:`mmdense.structures` place them (bilinear
+    with ``align_corners=False`` put the Res3 part at 4i - 2 and the Res4 part at 4i - 6).
     """
 
     def __init__(self, in_channels=(512, 1024), mid_channels=256, out_channels=32,
@@ -41,7 +46,7 @@ class HypercolumnNeck(BaseModule):
         feats = [inputs[i] for i in self.in_index]
         h, w = feats[0].shape[-2:]
         size = (int(round(h * self.scale)), int(round(w * self.scale)))
-        maps = [F.interpolate(p(x), size=size, mode='bilinear', align_corners=False)
+        maps = [upsample_cells(p(x), int(round(size[0] / x.shape[-2])), size=size)
                 for p, x in zip(self.proj, feats)]
         return torch.cat(maps, 1)
 
