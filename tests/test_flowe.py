@@ -114,7 +114,7 @@ def test_loss_is_zero_for_equivariant_features_and_positive_otherwise(demo_world
     """Use the views themselves as 'features' (exactly equivariant up to interpolation).
     'image-from-stride-4': the loss at image resolution on stride-4 features, brought to the
     pixels as FlowE does (cell j stays on pixel 4j)."""
-    from mmdense.models.algorithms.flowe import _to_pixels
+    from mmdense.structures import upsample_cells
     init_default_scope('mmdense')
     pooled = resolution != 'image'
     resolution = resolution[:5] if resolution.startswith('image') else resolution
@@ -133,7 +133,7 @@ def test_loss_is_zero_for_equivariant_features_and_positive_otherwise(demo_world
         if pooled else torch.nn.Identity()
     f1, f2 = pool(v1), pool(v2)
     warped, valid = model.warp_target(f2, v1.shape[-2:], a1, a2, fw, vfw, fw.shape[-2:])
-    pred = _to_pixels(f1, v1.shape[-2:]) if resolution == 'image' else f1
+    pred = upsample_cells(f1, size=v1.shape[-2:]) if resolution == 'image' else f1
     assert valid.float().mean() > 0.3
     core = valid.clone()
     good = model.loss_module(pred, warped, core)

@@ -118,17 +118,41 @@ def test_upsample_cells_keeps_every_cell_on_its_pixel():
         upsample_cells(ramp, 8, size=(33, 33))
 
 
-@pytest.mark.parametrize('config', [
-    'configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py',
-    'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world.py'])
-def test_dense_necks_keep_every_cell_on_its_pixel(config):
+def test_stride_ratio_is_the_resnet_stride_of_any_input_size():
+    """A ResNet's stride-s map of an H-row input has ceil(H / s) rows; the ratio must come out
+    as s for every H, also where round(H / h) does not (H = 20 at stride 8: 3 rows, 6.7; a
+    hypercolumn's 10-row stride-4 grid from a 3-row stride-16 map: 3.3)."""
+    from mmdense.structures import feature_grid_coords, stride_ratio, upsample_cells
+    for H in range(1, 130):
+        for s in (1, 2, 4, 8, 16, 32):
+            h = -(-H // s)
+            got = stride_ratio((h, -(-(H + 7) // s)), (H, H + 7))
+            assert got == s or (h == 1 and got >= H), (H, s, got)  # one cell: any f >= H fits
+    assert stride_ratio((3, 5), (20, 40)) == 8 and stride_ratio((3, 3), (10, 10)) == 4
+    for shape, size in (((5, 5), (12, 12)), ((3, 3), (12, 48))):
+        with pytest.raises(ValueError, match='not a power-of-two stride of 12x'):
+            stride_ratio(shape, size)
+    # upsample_cells infers it from the output size: a 3-row stride-8 map of a 20-row input
+    ramp = feature_grid_coords(1, 3, 3, 8.0, dtype=torch.float64)
+    torch.testing.assert_close(upsample_cells(ramp, size=(20, 20))[..., :17, :17],
+                               feature_grid_coords(1, 17, 17, 1.0, dtype=torch.float64))
+    with pytest.raises(ValueError, match='give the factor or the output size'):
+        upsample_cells(ramp)
+
+
+@pytest.mark.parametrize('config,size', [
+    ('configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py', size) for size in (100, 40)
+] + [('configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world.py', size)
+     for size in (100, 40, 24)])
+def test_dense_necks_keep_every_cell_on_its_pixel(config, size):
     """Content: VADeR's FPN decoder and HierGroup's hypercolumn give cell i of their stride-4
     output the features of image pixel 4i, where feature_grid_coords (and so every
     correspondence) places it. Probe: each backbone stage's cell j holds its own pixel
     coordinate s * j in every channel, every conv passes its input's mean at the centre tap
     (no border effect) and the norms are identities; the output must then be one multiple of
     the pixel coordinate 4i, the same for every cell. MMDet's nearest top-down path and
-    ``align_corners=False`` upsampling fail this (cells 1-7 px behind 4i)."""
+    ``align_corners=False`` upsampling fail this (cells 1-7 px behind 4i), and so does a stride
+    taken as round(H / h) on small inputs."""
     import torch.nn as nn
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -148,7 +172,8 @@ def test_dense_necks_keep_every_cell_on_its_pixel(config):
                 nn.init.zeros_(m.bias)
         if isinstance(m, (nn.GroupNorm, nn.modules.batchnorm._BatchNorm)):
             m.forward = lambda x: x
-    size = 96 + 4  # not divisible by 32: the coarse maps' extra cells are cut
+    # none divisible by 32: the coarse maps' extra cells are cut; at 40 and 24 px the stride
+    # of the hypercolumn's Res4 part is not round(H / h) (3.3 and 3; it crashed, then was 3)
     chans = cfg.model.neck.in_channels
     strides = (4, 8, 16, 32) if len(chans) == 4 else (8, 16)
     feats = []
@@ -161,6 +186,7 @@ def test_dense_necks_keep_every_cell_on_its_pixel(config):
         out = neck(feats)[0][0].mean(0)  # (h, w): a multiple of each cell's x = 4i
     x = feature_grid_coords(1, *out.shape, 4.0)[0, 0]
     inside = x <= 32 * (-(-size // 32) - 1) if len(chans) == 4 else x <= 16 * (-(-size // 16) - 1)
+    assert (inside & (x > 0)).sum() >= 4
     ratio = out[inside & (x > 0)] / x[inside & (x > 0)]
     assert out.shape == (-(-size // 4),) * 2 or len(chans) == 2, out.shape
     torch.testing.assert_close(ratio, ratio.mean().expand_as(ratio), rtol=1e-5, atol=0)
@@ -206,3 +232,54 @@ def test_datasets_and_structures_import_nothing_from_models():
                 offenders += [f'{path.relative_to(root)}: {n}' for n in names
                               if n.startswith('mmdense.models')]
     assert not offenders, offenders
+
+
+def test_losses_place_cells_on_their_stride_for_views_not_divisible_by_it():
+    """Content: FlowE's warp, VADeR's matcher and HierGroup's region labels put feature cell j
+    on view pixel s*j also for a view size that is not a multiple of the stride (a 100 px view:
+    13 cells at stride 8, 25 or 26 at stride 4), so a flipped pair still pairs one scene point.
+    A stride taken as H / h (7.7 at stride 8) pairs cells 4 px apart across a flip."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.structures import BaseDataElement
+
+    from helpers import tiny_flowe
+    from mmdense.models.algorithms.hiergroup import HierGroup
+    from mmdense.registry import MODELS
+    from mmdense.structures import feature_grid_coords
+    H = W = 100
+    eye = torch.eye(3, dtype=torch.float64)[None]
+    flip = torch.tensor([[[-1., 0., W - 1], [0., 1., 0.], [0., 0., 1.]]], dtype=torch.float64)
+
+    # FlowE, feature resolution: a stride-8 target holding each cell's own view-2 pixel
+    flowe = tiny_flowe()
+    target = feature_grid_coords(1, 13, 13, 8.0)
+    warped, valid = flowe.warp_target(target, (H, W), eye.float(), flip.float(), None, None,
+                                      (H, W))
+    want = feature_grid_coords(1, 13, 13, 8.0)
+    want[:, 0] = W - 1 - want[:, 0]  # cell j of view 1 is pixel 8j; view 2 shows it at 99 - 8j
+    assert valid.sum() >= 100
+    torch.testing.assert_close(warped * valid, want * valid, atol=1e-4, rtol=0)
+
+    # VADeR's matcher on its stride-4 decoder grid (26 cells for a 102 px view)
+    init_default_scope('mmdense')
+    vader = MODELS.build(Config.fromfile(
+        'configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py').model)
+    size = 102
+    flip[0, 0, 2] = size - 1
+    ds = BaseDataElement(affine_v1=eye[0], affine_v2=flip[0], metainfo=dict(
+        frame_shape=(size, size)))
+    idx, coords = vader.match([ds], (size, size), (26, 26), torch.Generator().manual_seed(0))
+    y, x = idx[0] // 26, idx[0] % 26
+    torch.testing.assert_close(coords[0, 0, 0], (size - 1 - 4.0 * x.double()) / 4)
+    torch.testing.assert_close(coords[0, 1, 0], y.double())
+
+    # HierGroup's labels: cell i takes view pixel 4i (the last cell of a 26-cell grid of a
+    # 100 px view lies past the edge and takes the last row), by the neck's stride or the ratio
+    lab = torch.arange(H)[:, None] * 1000 + torch.arange(W)
+    sample = BaseDataElement(ucm_labels_v1=lab)
+    i = (torch.arange(26) * 4).clamp(max=H - 1)
+    torch.testing.assert_close(torch.from_numpy(HierGroup._labels(sample, 0, (26, 26), 4)),
+                               i[:, None] * 1000 + i)
+    torch.testing.assert_close(torch.from_numpy(HierGroup._labels(sample, 0, (25, 25))),
+                               i[:25, None] * 1000 + i[:25])

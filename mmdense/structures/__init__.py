@@ -7,8 +7,8 @@ this package imports from neither.
 """
 from .geometry import (compose_affine, coords_grid, feature_grid_coords, flow_warp,
                        forward_backward_consistency, pixel_to_grid, sample_at,
-                       to_homogeneous, upsample_cells, view_correspondence)
+                       stride_ratio, to_homogeneous, upsample_cells, view_correspondence)
 
 __all__ = ['compose_affine', 'coords_grid', 'feature_grid_coords', 'flow_warp',
-           'forward_backward_consistency', 'pixel_to_grid', 'sample_at', 'to_homogeneous',
-           'upsample_cells', 'view_correspondence']
+           'forward_backward_consistency', 'pixel_to_grid', 'sample_at', 'stride_ratio',
+           'to_homogeneous', 'upsample_cells', 'view_correspondence']

@@ -121,7 +121,27 @@ def feature_grid_coords(n, h, w, stride, device=None, dtype=torch.float32):
     return grid * scale
 
 
-def upsample_cells(x, factor, size=None):
+def stride_ratio(shape, size):
+    """The stride ratio of a map of ``shape`` (h, w) to one of ``size`` (H, W) made by the same
+    network: the smallest power of two ``f`` with ``ceil(H / f) == h`` and ``ceil(W / f) == w``,
+    as a ResNet's strided convolutions and pooling give (``round(H / h)`` is wrong for small
+    maps of inputs not divisible by the stride: 7 for a 3-row stride-8 map of 20 rows).
+
+    Raises:
+        ValueError: no power of two relates the two sizes.
+    """
+    (h, w), (H, W) = (int(v) for v in shape), (int(v) for v in size)
+    f = 1
+    while True:
+        if -(-H // f) == h and -(-W // f) == w:
+            return f
+        if f >= max(H, W):
+            raise ValueError(f'stride_ratio: a {h}x{w} map is not a power-of-two stride of '
+                             f'{H}x{W} (ceil(H / f) == h for no f); pass the factor explicitly')
+        f *= 2
+
+
+def upsample_cells(x, factor=None, size=None):
     """Upsample a feature map by an integer ``factor`` keeping every cell where the grid
     convention puts it: output cell ``i`` of the finer map (stride ``s / factor``, pixel
     ``i * s / factor``) is the bilinear value of the input at cell ``i / factor`` (pixel
@@ -136,15 +156,21 @@ def upsample_cells(x, factor, size=None):
 
     Args:
         x (Tensor): (N, C, h, w).
-        factor (int): the stride ratio of the input to the output map.
+        factor (int, optional): the stride ratio of the input to the output map; by default
+            inferred from ``size`` (:func:`stride_ratio`).
         size (tuple, optional): (H, W) of the output, at most ``factor * (h, w)``; a ResNet's
-            map of an input not divisible by its stride keeps its first ``H`` rows.
+            map of an input not divisible by its stride keeps its first ``H`` rows. One of
+            ``factor`` and ``size`` is needed.
 
     Returns:
         Tensor: (N, C, H, W), by default ``(factor * h, factor * w)``.
     """
-    factor = int(factor)
     h, w = x.shape[-2:]
+    if factor is None:
+        if size is None:
+            raise ValueError('upsample_cells: give the factor or the output size')
+        factor = stride_ratio((h, w), size)
+    factor = int(factor)
     full = (factor * h, factor * w)
     size = full if size is None else tuple(int(v) for v in size)
     if factor < 1 or size[0] > full[0] or size[1] > full[1]:

@@ -35,15 +35,8 @@ from mmpretrain.models.utils import CosineEMA
 from mmdense.registry import MODELS
 from ...structures.geometry import (coords_grid, feature_grid_coords,
                                     forward_backward_consistency, pixel_to_grid, sample_at,
-                                    upsample_cells, view_correspondence)
+                                    stride_ratio, upsample_cells, view_correspondence)
 from ..flow import RAFTFlow  # noqa: F401  (registers the flow network FlowE builds)
-
-
-def _to_pixels(x, size):
-    """Feature map (N, C, h, w) -> pixel resolution ``size`` (H, W) for ``resolution='image'``,
-    cell j staying on pixel s*j (the stride s = round(H / h)) where the correspondence places
-    it (``align_corners=False`` would move it (s - 1) / 2 px up and left: 3.5 px at stride 8)."""
-    return upsample_cells(x, int(round(size[0] / x.shape[-2])), size=size)
 
 
 def _gather_locations(x, idx):
@@ -151,7 +144,7 @@ class FlowE(BaseSelfSupervisor):
         if self.num_pixels is None:
             pred = self._online(view)
             if self.resolution == 'image':  # cell j stays on pixel s*j, as the target's
-                pred = _to_pixels(pred, view_size)
+                pred = upsample_cells(pred, size=view_size)
             return self.loss_module(pred, target, valid)
         feats = self.backbone(view)
         feats = feats[getattr(self.neck, 'in_index', -1)]
@@ -264,11 +257,11 @@ class FlowE(BaseSelfSupervisor):
         """
         n, _, h, w = target.shape
         H, W = view_size
-        if self.resolution == 'feature':
-            stride_y, stride_x = H / h, W / w
+        if self.resolution == 'feature':  # cell j on pixel s*j, s a power of two
+            stride_y = stride_x = float(stride_ratio((h, w), (H, W)))
             query = feature_grid_coords(n, h, w, (stride_y, stride_x), device=target.device)
-        else:
-            target = _to_pixels(target, (H, W))
+        else:  # (upsample_cells keeps cell j on pixel s*j; align_corners=False: (s-1)/2 px off)
+            target = upsample_cells(target, size=(H, W))
             stride_y = stride_x = 1.0
             query = coords_grid(n, H, W, device=target.device)
         coords, valid = view_correspondence(query, affine_src, affine_tgt, flow, flow_valid,

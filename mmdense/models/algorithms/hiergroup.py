@@ -33,6 +33,7 @@ from mmengine.model import ExponentialMovingAverage
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 
 from mmdense.registry import MODELS
+from ...structures import stride_ratio
 from ..utils.dense_contrast import pixel_infonce
 from ..utils.queue import FeatureQueue
 from ..utils.region_pairs import sample_region_pairs
@@ -123,20 +124,29 @@ class HierGroup(BaseSelfSupervisor):
         return self.moco.get('weight', 1.0) * loss
 
     @staticmethod
-    def _labels(sample, view, size):
-        """The view's region labels on the embedding's grid ``size`` (h, w), by nearest
-        sampling: cell i takes input pixel ``floor(i * H / h)`` (4i at stride 4).
+    def _labels(sample, view, size, stride=None):
+        """The view's region labels on the embedding's grid ``size`` (h, w): cell i takes the
+        label of view pixel ``s * i`` (4i at stride 4), clamped to the last row / column for
+        the cell a map of a view not divisible by its stride has past the view's edge. ``s``
+        is ``stride`` (the neck's ``out_stride``) or, by default, the power-of-two stride
+        ratio of the grid to the labels (:func:`~mmdense.structures.stride_ratio`).
 
         That is where the cell's features come from: ResNet's padded convolutions put feature
         n of a stride-s stage at input pixel s*n, and the hypercolumn's upsampling
         (:func:`~mmdense.structures.upsample_cells`) keeps both its Res3 and Res4 parts on
-        pixel 4i. (Bilinear with ``align_corners=False`` had put them at 4i - 2 and 4i - 6.)"""
+        pixel 4i. (Bilinear with ``align_corners=False`` had put them at 4i - 2 and 4i - 6;
+        nearest resizing to ``size``, pixel ``floor(i * H / h)``, drifts from 4i when H is not
+        a multiple of 4 h.)"""
         key = f'ucm_labels_v{view + 1}'
         if key not in sample:
             raise KeyError(f'HierGroup needs {key} in every data sample: put LoadUCM, '
                            'CorrespondingViews and PackUCMInputs in the pipeline')
-        lab = sample.get(key)[None, None].float()
-        return F.interpolate(lab, size=size, mode='nearest')[0, 0].long().numpy()
+        lab = torch.as_tensor(sample.get(key))
+        H, W = lab.shape[-2:]
+        s = stride or stride_ratio(size, (H, W))
+        rows = (torch.arange(size[0]) * s).clamp(max=H - 1)
+        cols = (torch.arange(size[1]) * s).clamp(max=W - 1)
+        return lab[rows][:, cols].long().numpy()
 
     def loss(self, inputs, data_samples, **kwargs):
         embedded = [self._embed(v) for v in inputs[:2]]
@@ -146,7 +156,8 @@ class HierGroup(BaseSelfSupervisor):
         rng = np.random.default_rng(int(torch.randint(2**31 - 1, ())))
         anchors, positives, negatives = [], [], []
         for i, sample in enumerate(data_samples):
-            labels = [self._labels(sample, v, (h, w)) for v in range(len(views))]
+            labels = [self._labels(sample, v, (h, w), getattr(self.neck, 'out_stride', None))
+                      for v in range(len(views))]
             a, p, q = sample_region_pairs(labels, sample.ucm_dist.numpy(), self.num_regions,
                                           self.num_pos, self.num_neg, self.sigma, rng)
             feats = flat[i]  # (V, D, hw)

@@ -27,7 +27,7 @@ from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 
 from mmdense.registry import MODELS
 from ...structures.geometry import (feature_grid_coords, pixel_to_grid, sample_at,
-                                    view_correspondence)
+                                    stride_ratio, view_correspondence)
 from ..utils.dense_contrast import pixel_infonce
 from ..utils.queue import FeatureQueue
 from ..utils.shuffle_bn import shuffled_forward
@@ -86,7 +86,7 @@ class VADeR(BaseSelfSupervisor):
             (N, 2, 1, M)`` their positions in view 2's feature grid (x, y)).
         """
         h, w = feat_size
-        stride = (view_size[0] / h, view_size[1] / w)
+        stride = float(stride_ratio((h, w), view_size))  # cell j on pixel s*j
         n = len(data_samples)
         a1, a2 = self._geometry(data_samples, torch.device('cpu'))
         query = feature_grid_coords(n, h, w, stride, dtype=torch.float64)

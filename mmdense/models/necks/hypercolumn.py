@@ -39,6 +39,7 @@ class HypercolumnNeck(BaseModule):
                                   for c in in_channels)
         self.out = nn.Conv2d(mid_channels * len(in_channels), out_channels, 3, padding=1)
         self.scale = first_stride / out_stride
+        self.out_stride = out_stride
 
     def hypercolumn(self, inputs):
         """The projected, upsampled and concatenated Res3 / Res4 maps before the final
@@ -46,8 +47,7 @@ class HypercolumnNeck(BaseModule):
         feats = [inputs[i] for i in self.in_index]
         h, w = feats[0].shape[-2:]
         size = (int(round(h * self.scale)), int(round(w * self.scale)))
-        maps = [upsample_cells(p(x), int(round(size[0] / x.shape[-2])), size=size)
-                for p, x in zip(self.proj, feats)]
+        maps = [upsample_cells(p(x), size=size) for p, x in zip(self.proj, feats)]
         return torch.cat(maps, 1)
 
     def forward(self, inputs):
