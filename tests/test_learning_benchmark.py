@@ -236,6 +236,35 @@ def test_an_interrupted_run_resumes_and_another_config_is_refused(
         child_run.reuse_finished(config(ref), str(ref), ref_done, 'the same run')
 
 
+def test_code_version_is_dirty_for_code_and_not_for_markdown(tmp_path, monkeypatch):
+    """A run's stamp says ``+dirty`` when tracked code differs from the commit, and not when only
+    a README or the benchmark's record (``tools/benchmark/README.md``) or results do."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools/benchmark'))
+    import child_run
+    repo = tmp_path / 'repo'
+    files = {'mmdense/a.py': 'x = 1\n', 'configs/m/README.md': '# m\n',
+             'tools/benchmark/README.md': '# record\n', 'tools/benchmark/results/r.json': '[]\n',
+             'tools/benchmark/learning.py': 'y = 1\n'}
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git = ['git', '-C', str(repo), '-c', 'user.name=t', '-c', 'user.email=t@t']
+    subprocess.run(git + ['init', '-q'], check=True)
+    subprocess.run(git + ['add', '.'], check=True)
+    subprocess.run(git + ['commit', '-qm', 'x'], check=True)
+    monkeypatch.setattr(child_run, 'REPO', str(repo))
+    clean = child_run.code_version()
+    assert len(clean) == 7 and '+' not in clean
+    for name in ('configs/m/README.md', 'tools/benchmark/README.md',
+                 'tools/benchmark/results/r.json'):
+        (repo / name).write_text('edited\n')
+    assert child_run.code_version() == clean
+    for name in ('mmdense/a.py', 'tools/benchmark/learning.py'):
+        (repo / name).write_text('edited\n')
+        assert child_run.code_version() == clean + '+dirty', name
+        subprocess.run(git + ['checkout', '-q', '--', name], check=True)
+
+
 def test_ucm_trees_are_recomputed_when_the_world_frames_change(tmp_path):
     """The benchmark's UCM cache is valid for the frames it was computed from: reused as long as
     they are the same, recomputed when they change (a world regenerated with other content), so

@@ -15,8 +15,10 @@ CHECKPOINT_EVERY = 1000
 #: what the code of the current run is made of: the :func:`code_version` of every training run
 #: it trained or reused since :func:`used_versions` was last cleared
 _USED = set()
-#: the paths whose state is the benchmark's code (its own results and the README are not)
-CODE_PATHS = ('mmdense', 'tools', 'configs', 'projects', 'setup.py', ':!tools/benchmark/results')
+#: the paths whose state is the benchmark's code: not its results, nor any markdown file (the
+#: READMEs, ``tools/benchmark/README.md``'s record of the benchmark's figures)
+CODE_PATHS = ('mmdense', 'tools', 'configs', 'projects', 'setup.py', ':!tools/benchmark/results',
+              ':!*.md')
 
 
 def code_version():

@@ -40,8 +40,8 @@ pair, so that FlowE pairs frames 4 apart), at benchmark size
    ``learning.png``.
 
 The :data:`DIAGNOSTICS` variants (VADeR from MoCo-v2 and its control, HierGroup on trees of the
-objects' outlines, the detection readout with the encoder trained too) test causes the README
-names; they run only with ``--variants diagnostic``,
+objects' outlines, the detection readout with the encoder trained too) test causes that
+``tools/benchmark/README.md`` names; they run only with ``--variants diagnostic``,
 are marked in the table and are left out of the ablation signs.
 
 Finished runs are skipped: rerunning continues the table (checkpoints in ``--out-dir``; results
@@ -73,8 +73,8 @@ TUNE_VAL_CLIPS = 30
 PRETRAIN_ITERS = 300
 #: the supervised row's optimizer (with a 10% warm-up and poly decay, :func:`shared_optimizer`);
 #: ``--pretrain-optim shared`` gives it to the pretraining rows too (an experiment: FlowE seed 0
-#: then reaches a lower loss but a lower readout, see README); the table keeps each demo config's
-#: own optimizer (``config``)
+#: then reaches a lower loss but a lower readout, see tools/benchmark/README.md); the table keeps
+#: each demo config's own optimizer (``config``)
 PRETRAIN_OPTIM = dict(type='AdamW', lr=1e-3, weight_decay=1e-4)
 #: pretraining crop (every method; the readouts see the whole 96x128 frame)
 CROP = (64, 64)
@@ -111,8 +111,8 @@ RUNS = {
         'random-regions.py', {}, 'hypercolumn'),
     ('transitive', 'main'): (None, {}, 'transitive'),
     ('transitive', 'tracking-only'): (None, {}, 'transitive'),
-    # diagnostics (:data:`DIAGNOSTICS`): not the papers' ablations; each tests a cause the README
-    # names for a method that does not learn here
+    # diagnostics (:data:`DIAGNOSTICS`): not the papers' ablations; each tests a cause that
+    # tools/benchmark/README.md names for a method that does not learn here
     ('vader', 'moco-init'): (VADER, {}, 'r18-fpn'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),

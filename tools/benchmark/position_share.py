@@ -5,9 +5,10 @@ measurement on the val frames; nothing is fitted).
     python tools/benchmark/position_share.py [--work work_dirs/learning] [--seed 0]
         [--iters 300] [--out tools/benchmark/results/position_share.json]
 
-The README named a likely cause for the dense objectives' weak readouts on the demo world: on
-64x64 crops (8x8 feature cells), a dense head can tell a pixel's positive from its negatives by
-where the pixel lies in the crop, so the features learn a position code rather than content.
+The benchmark's record (``tools/benchmark/README.md``) named a likely cause for the dense
+objectives' weak readouts on the demo world: on 64x64 crops (8x8 feature cells), a dense head
+can tell a pixel's positive from its negatives by where the pixel lies in the crop, so the
+features learn a position code rather than content.
 This was measured on VADeR's decoder (first principal component: correlation -0.95 with the
 pixel row). This script measures it for every encoder that ``learning.py`` reads out with
 ``--seed`` (``{work}/runs/{method}-{variant}-s{seed}/iter_{iters}.pth``, the encoders of
