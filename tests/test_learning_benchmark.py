@@ -346,6 +346,44 @@ def test_object_edges_follow_the_instance_outlines(demo_world, tmp_path):
         learning.object_edge_ucm(str(root), str(tmp_path))
 
 
+def test_class_tree_groups_the_world_by_shape_class(demo_world, tmp_path):
+    """The HierGroup ``class-tree`` diagnostic's trees (``class_tree_ucm``, on the demo world's
+    labels): one region per instance, tree distance 0 exactly between regions of one shape class,
+    valid UCM files that ``load_ucm`` accepts; a cache of other frames is refused."""
+    import cv2
+    import numpy as np
+
+    from mmdense.datasets.ucm import load_ucm
+    learning = _learning()
+    root = tmp_path / 'world'
+    (root / 'splits').mkdir(parents=True)
+    for sub in ('frames', 'inst', 'sem'):
+        (root / sub).symlink_to(osp.join(demo_world, sub))
+    rels = sorted(f'{c}/{f}' for c in os.listdir(root / 'frames')
+                  for f in os.listdir(root / 'frames' / c))[:6]
+    (root / 'splits' / 'train_frames.txt').write_text(''.join(r + '\n' for r in rels))
+    ucm = learning.class_tree_ucm(str(root), str(tmp_path))
+    rng = np.random.default_rng(0)
+    seen = set()
+    for rel in rels:
+        labels, dist = load_ucm(osp.join(ucm, osp.splitext(rel)[0] + '.npz'))
+        sem = cv2.imread(str(root / 'sem' / rel), cv2.IMREAD_UNCHANGED)
+        inst = cv2.imread(str(root / 'inst' / rel), cv2.IMREAD_UNCHANGED)
+        assert dist.shape[0] == len(np.unique(inst))
+        i, j = rng.integers(0, labels.size, (2, 4000))
+        same_region = labels.flat[i] == labels.flat[j]
+        # a region is an instance (0, the background, is one)
+        assert (same_region == (inst.flat[i] == inst.flat[j])).all()
+        d = dist[labels.flat[i], labels.flat[j]]
+        np.testing.assert_array_equal(d == 0, sem.flat[i] == sem.flat[j])
+        seen |= set(np.unique(d).tolist())
+    assert seen == {0.0, 1.0}
+    assert learning.class_tree_ucm(str(root), str(tmp_path)) == ucm  # reused
+    (tmp_path / 'world_ucm_class_tree' / '.complete').write_text('other frames\n')
+    with pytest.raises(RuntimeError, match='class trees of other frames'):
+        learning.class_tree_ucm(str(root), str(tmp_path))
+
+
 def test_diagnostic_rows_are_marked_and_stay_out_of_the_ablation_signs():
     learning = _learning()
     records = [dict(method='vader', variant=v, seed=s, readout='linear@r18-fpn', metric='mIoU',
@@ -363,7 +401,9 @@ def test_diagnostic_variants_run(tmp_path):
     """``--variants diagnostic`` at smoke size, with the real runner. VADeR's ``moco-init``
     trains MoCo-v2 first, loads it into its encoder and momentum encoder, and trains the encoder
     at 1e-4 x the decoder's lr; ``moco-only`` reads the same MoCo encoder with a random decoder;
-    HierGroup's ``object-edges`` trains on the object-edge UCM cache."""
+    HierGroup's ``object-edges`` trains on the object-edge UCM cache, ``class-tree`` and
+    ``class-pairs`` on the world-label trees (the latter with its hard sigma_p), and their
+    sampled pairs follow the shape classes."""
     import torch
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
     r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'vader', 'hiergroup',
@@ -372,7 +412,8 @@ def test_diagnostic_variants_run(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     records = json.loads(results.read_text())
     got = {(rec['method'], rec['variant']) for rec in records}
-    assert got == {('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges')}
+    assert got == {('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'),
+                   ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs')}
     runs = out / 'runs'
 
     def state(path):
@@ -399,15 +440,24 @@ def test_diagnostic_variants_run(tmp_path):
     cfg = (runs / 'hiergroup-object-edges-s0' / 'config.py').read_text()
     assert 'world_ucm_object_edges' in cfg
     assert (out / 'world_ucm_object_edges' / '.complete').exists()
+    for variant, sigma in (('class-tree', 0.8), ('class-pairs', _learning().CLASS_PAIRS_SIGMA)):
+        cfg = Config.fromfile(runs / f'hiergroup-{variant}-s0' / 'config.py')
+        assert cfg.model.sigma == sigma
+        assert cfg.train_dataloader.dataset.pipeline[1].ucm_root.endswith('world_ucm_class_tree')
     # the pair statistics of the three tree sources read this folder's world and trees
     stats = tmp_path / 'pairs.json'
     r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/hiergroup_pair_stats.py'),
                   '--work', str(out), '--frames', '2', '--repeats', '1', '--out', str(stats)])
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads(stats.read_text())
-    assert set(res) == {'main', 'object-edges', 'random-regions'}
+    assert set(res) == {'main', 'object-edges', 'random-regions', 'class-tree', 'class-pairs'}
     for fig in res.values():
         assert fig['neg']['same_region'] == 0 and fig['pos']['n'] > 0
+    # hard sampling on the label tree: positives of the anchor's class, negatives of others
+    # (read back through each view's affine at the world's class map)
+    assert res['class-pairs']['pos']['same_class'] > 0.95
+    assert res['class-pairs']['neg']['same_class'] < 0.05
+    assert res['class-tree']['pos']['same_class'] > res['main']['pos']['same_class']
 
 
 def test_detector_trained_diagnostic_trains_the_encoder_it_starts_from(tmp_path):

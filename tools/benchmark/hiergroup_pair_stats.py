@@ -6,10 +6,12 @@ benchmark (a measurement of the training signal, on the train frames; no trainin
 
 Zhang & Maire (NeurIPS 2020), eqs. 2-3: for every anchor, positives and negatives are sampled
 from the regions of a UCM tree with probabilities set by the tree distance. The benchmark trains
-HierGroup on three tree sources: ``main`` (UCM of colour-gradient edges), ``object-edges`` (the
-diagnostic: UCM of the world's instance outlines plus the colour gradient) and ``random-regions``
-(the ablation: random trees matched to each UCM's region count and heights). This script asks
-what distinguishes their pairs.
+HierGroup on these tree sources: ``main`` (UCM of colour-gradient edges), ``object-edges`` (the
+diagnostic: UCM of the world's instance outlines plus the colour gradient), ``random-regions``
+(the ablation: random trees matched to each UCM's region count and heights), and the
+diagnostics ``class-tree`` (the tree of the world's labels, ``learning.class_tree``) and
+``class-pairs`` (that tree sampled with ``learning.CLASS_PAIRS_SIGMA``). This script asks what
+distinguishes their pairs.
 
 Each source goes through its own training pipeline (``learning.pretrain_config``: ``LoadUCM``,
 ``RandomUCM`` for random-regions, ``CorrespondingViews``, ``PackUCMInputs``) on ``--frames``
@@ -27,7 +29,8 @@ pair kind (``pos``, ``neg``, and ``rand``: uniformly random visible cells, the c
 
 Cross-image negatives are random pixels of other images, the same for every source, and are not
 included. The world and its trees must exist (``learning.py`` makes them; the object-edge trees
-come with ``--variants diagnostic``). Writes the figures as JSON to ``--out`` (atomically).
+and class trees come with ``--variants diagnostic``). Writes the figures as JSON to ``--out``
+(atomically).
 """
 import argparse
 import json
@@ -46,7 +49,9 @@ def tree_roots(work):
     """{source: (pretraining variant, UCM root)} of the benchmark folder ``work``."""
     return {'main': ('main', osp.join(work, 'world_ucm')),
             'object-edges': ('main', osp.join(work, 'world_ucm_object_edges')),
-            'random-regions': ('random-regions', osp.join(work, 'world_ucm'))}
+            'random-regions': ('random-regions', osp.join(work, 'world_ucm')),
+            'class-tree': ('class-tree', osp.join(work, 'world_ucm_class_tree')),
+            'class-pairs': ('class-pairs', osp.join(work, 'world_ucm_class_tree'))}
 
 
 def _to_frame(affines, view, flat, grid_w, cell):

@@ -96,6 +96,9 @@ VADER = 'configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py'
 HIERGROUP = 'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world.py'
 SUPERVISED = 'configs/readout/seg/deeplabv1_r18-d8-frozen_1xb8-400iters_demo-world.py'
 
+#: the ``class-pairs`` diagnostic's sigma_p: exp(-1 / 0.05) = 2e-9, so eqs. 2-3 never draw a
+#: positive across classes nor a negative within one (when the frame shows another class)
+CLASS_PAIRS_SIGMA = 0.05
 #: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
 #: ablations are the papers' key ones (issue 17's table).
 RUNS = {
@@ -116,6 +119,8 @@ RUNS = {
     ('vader', 'moco-init'): (VADER, {}, 'r18-fpn'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
+    ('hiergroup', 'class-tree'): (HIERGROUP, {}, 'hypercolumn'),
+    ('hiergroup', 'class-pairs'): (HIERGROUP, dict(sigma=CLASS_PAIRS_SIGMA), 'hypercolumn'),
     ('supervised', 'main'): (SUPERVISED, {}, 'r18-d8'),
 }
 #: the variants that test a cause rather than an ablation of the paper; run only with
@@ -139,13 +144,22 @@ RUNS = {
 #:   the world's instance boundaries, half the colour gradient, :func:`object_edges`), standing in
 #:   for a contour detector trained on human boundaries (the paper's structured edges, trained on
 #:   BSDS). It reads the world's instance maps, so it is an upper bound, never a method setting.
+#: * HierGroup ``class-tree``: the region tree of the world's labels (:func:`class_tree`): one
+#:   region per object instance (and one for the background), merging at height 0 within a
+#:   shape class and at 1 across classes, sampled by eqs. 2-3 with the paper's sigma_p. The best
+#:   tree eqs. 2-3 can be given: what the method makes of a perfect grouping;
+#: * HierGroup ``class-pairs``: the same tree with sigma_p = :data:`CLASS_PAIRS_SIGMA`, so eqs.
+#:   2-3 draw positives from the anchor's class and negatives from other classes only: eq. 1
+#:   with the pairs its "supervised setting" takes from annotations (the paper, sec. 3). If this
+#:   does not beat random init, the objective, head or budget cannot carry class information into
+#:   the readout, whatever the pairs;
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
 #:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
 #:   frozen readout, and a check of the issue's detection target.
 DET_DIAGNOSTICS = (('random', 'detector-trained'), ('supervised', 'detector-trained'))
-DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'),
-               ('hiergroup', 'object-edges')) + DET_DIAGNOSTICS
+DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'),
+               ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs')) + DET_DIAGNOSTICS
 #: the object-edges diagnostic's edge recipe (:func:`object_edges`)
 OBJECT_EDGES = dict(grad_weight=0.5)
 #: the demo config of VADeR's MoCo-v2 initialisation (the ``moco-init`` diagnostic)
@@ -593,6 +607,49 @@ def object_edge_ucm(root, out_dir):
     return ucm
 
 
+def class_tree(sem, inst):
+    """The ``class-tree`` diagnostic's region tree of one frame from the world's labels:
+    ``labels`` (H, W) uint8, one region per instance id of ``inst`` (H, W; 0, the background,
+    is one region too), and ``dist`` (M, M) float32, 0 between regions of one shape class of
+    ``sem`` (H, W; each region's most frequent class) and 1 between classes: an ultrametric (a
+    tree whose classes merge at 0 and join at 1), in the [0, 1] range of the UCM trees."""
+    import numpy as np
+    ids, labels = np.unique(inst, return_inverse=True)
+    labels = labels.reshape(inst.shape)
+    if len(ids) > 255:
+        raise ValueError(f'class_tree: {len(ids)} instances do not fit uint8 region ids')
+    cls = np.array([np.bincount(sem[labels == r].ravel()).argmax() for r in range(len(ids))])
+    dist = (cls[:, None] != cls[None]).astype(np.float32)
+    return labels.astype(np.uint8), dist
+
+
+def class_tree_ucm(root, out_dir):
+    """The train frames' :func:`class_tree` trees (the ``class-tree`` and ``class-pairs``
+    diagnostics) as a UCM cache that ``LoadUCM`` reads; reused when complete."""
+    import numpy as np
+
+    from mmdense.datasets.ucm import save_ucm, ucm_path
+    ucm = osp.join(out_dir, 'world_ucm_class_tree')
+    done = osp.join(ucm, '.complete')
+    recipe = 'world class tree v1\n' + frames_fingerprint(root)
+    if osp.exists(done):
+        with open(done) as f:
+            if f.read() == recipe:
+                return ucm
+        raise RuntimeError(f'{ucm} holds class trees of other frames ({done}); remove {ucm} to '
+                           'rebuild them')
+    log('region trees from the world labels (the HierGroup class-tree diagnostics)')
+    for rel in read_split_lines(root, 'train_frames'):
+        labels, dist = class_tree(read_world_map(root, 'sem', rel).astype(np.int64),
+                                  read_world_map(root, 'inst', rel).astype(np.int64))
+        path = ucm_path(ucm, rel if rel.endswith('.png') else rel + '.png')
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        save_ucm(path, labels, dist, tree='world-class-tree')
+    with open(done, 'w') as f:
+        f.write(recipe)
+    return ucm
+
+
 def read_split_lines(root, split):
     with open(osp.join(root, 'splits', f'{split}.txt')) as f:
         return [line.strip() for line in f if line.strip()]
@@ -630,6 +687,8 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', a
         init = mocov2_checkpoint(seed, root, out_dir, iters)
     if (method, variant) == ('hiergroup', 'object-edges'):
         ucm = object_edge_ucm(root, out_dir)
+    if (method, variant) in (('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs')):
+        ucm = class_tree_ucm(root, out_dir)
     cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init, arch)
     what = f'pretraining {method}/{variant}{tag} seed {seed}'
     if reuse_finished(cfg, work_dir, ckpt, what):  # a finished run of this config
@@ -1126,6 +1185,9 @@ def main(argv=None):
                         choices=('main', 'ablation', 'diagnostic'),
                         help="'main', 'ablation' (the papers' key ablations) and/or "
                         "'diagnostic' (DIAGNOSTICS: variants that test a cause; not by default)")
+    parser.add_argument('--only', nargs='+', default=None, metavar='VARIANT',
+                        help='run only these variants (names, e.g. class-pairs) of the chosen '
+                        'methods and --variants kinds')
     parser.add_argument('--seeds', nargs='+', type=int, default=list(SEEDS))
     parser.add_argument('--iters', type=int, default=PRETRAIN_ITERS,
                         help='pretraining (and supervised) iterations')
@@ -1193,7 +1255,8 @@ def main(argv=None):
                     m not in ('random', 'supervised'), METHODS.index(m))):
                 variants = sorted({v for (m, v) in runs if m == method} | {'main'})
                 for variant in variants:
-                    if variant_kind(method, variant) != kind:
+                    if variant_kind(method, variant) != kind or (
+                            args.only and variant not in args.only):
                         continue
                     parts = ('det', ) if (method, variant) in DET_DIAGNOSTICS else \
                         ('seg', 'object') if method in ('random', 'supervised') else \
