@@ -413,7 +413,8 @@ def test_diagnostic_variants_run(tmp_path):
     records = json.loads(results.read_text())
     got = {(rec['method'], rec['variant']) for rec in records}
     assert got == {('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'),
-                   ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs')}
+                   ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
+                   ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1')}
     runs = out / 'runs'
 
     def state(path):
@@ -440,10 +441,15 @@ def test_diagnostic_variants_run(tmp_path):
     cfg = (runs / 'hiergroup-object-edges-s0' / 'config.py').read_text()
     assert 'world_ucm_object_edges' in cfg
     assert (out / 'world_ucm_object_edges' / '.complete').exists()
-    for variant, sigma in (('class-tree', 0.8), ('class-pairs', _learning().CLASS_PAIRS_SIGMA)):
+    hard = _learning().CLASS_PAIRS_SIGMA
+    for variant, sigma, temperature, tree in (
+            ('class-tree', 0.8, 1.0, 'world_ucm_class_tree'),
+            ('class-pairs', hard, 1.0, 'world_ucm_class_tree'),
+            ('class-pairs-t0.1', hard, 0.1, 'world_ucm_class_tree'),
+            ('t0.1', 0.8, 0.1, 'world_ucm')):
         cfg = Config.fromfile(runs / f'hiergroup-{variant}-s0' / 'config.py')
-        assert cfg.model.sigma == sigma
-        assert cfg.train_dataloader.dataset.pipeline[1].ucm_root.endswith('world_ucm_class_tree')
+        assert (cfg.model.sigma, cfg.model.temperature) == (sigma, temperature), variant
+        assert osp.basename(cfg.train_dataloader.dataset.pipeline[1].ucm_root) == tree
     # the pair statistics of the three tree sources read this folder's world and trees
     stats = tmp_path / 'pairs.json'
     r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/hiergroup_pair_stats.py'),

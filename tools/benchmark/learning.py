@@ -99,6 +99,11 @@ SUPERVISED = 'configs/readout/seg/deeplabv1_r18-d8-frozen_1xb8-400iters_demo-wor
 #: the ``class-pairs`` diagnostic's sigma_p: exp(-1 / 0.05) = 2e-9, so eqs. 2-3 never draw a
 #: positive across classes nor a negative within one (when the frame shows another class)
 CLASS_PAIRS_SIGMA = 0.05
+#: the HierGroup diagnostics ``t0.1`` and ``class-pairs-t0.1``: eq. 1's cosine similarities
+#: divided by 0.1 (the paper's eq. 1 has none, i.e. 1)
+DIAGNOSTIC_TEMPERATURE = 0.1
+#: the HierGroup diagnostics that sample from the world-label trees (:func:`class_tree`)
+CLASS_TREE_VARIANTS = ('class-tree', 'class-pairs', 'class-pairs-t0.1')
 #: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
 #: ablations are the papers' key ones (issue 17's table).
 RUNS = {
@@ -121,6 +126,10 @@ RUNS = {
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
     ('hiergroup', 'class-tree'): (HIERGROUP, {}, 'hypercolumn'),
     ('hiergroup', 'class-pairs'): (HIERGROUP, dict(sigma=CLASS_PAIRS_SIGMA), 'hypercolumn'),
+    ('hiergroup', 'class-pairs-t0.1'): (
+        HIERGROUP, dict(sigma=CLASS_PAIRS_SIGMA, temperature=DIAGNOSTIC_TEMPERATURE),
+        'hypercolumn'),
+    ('hiergroup', 't0.1'): (HIERGROUP, dict(temperature=DIAGNOSTIC_TEMPERATURE), 'hypercolumn'),
     ('supervised', 'main'): (SUPERVISED, {}, 'r18-d8'),
 }
 #: the variants that test a cause rather than an ablation of the paper; run only with
@@ -153,13 +162,19 @@ RUNS = {
 #:   with the pairs its "supervised setting" takes from annotations (the paper, sec. 3). If this
 #:   does not beat random init, the objective, head or budget cannot carry class information into
 #:   the readout, whatever the pairs;
+#: * HierGroup ``t0.1`` and ``class-pairs-t0.1``: ``main`` and ``class-pairs`` with eq. 1's
+#:   cosine similarities divided by :data:`DIAGNOSTIC_TEMPERATURE`. With the paper's 1 the
+#:   logits span [-1, 1]: the loss can fall only from ln 11 = 2.40 to ln(1 + 10 e^-2) = 0.86,
+#:   and the softmax weighs every negative about alike. Tests whether that, rather than the
+#:   pairs, limits what the objective teaches at this budget;
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
 #:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
 #:   frozen readout, and a check of the issue's detection target.
 DET_DIAGNOSTICS = (('random', 'detector-trained'), ('supervised', 'detector-trained'))
 DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'),
-               ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs')) + DET_DIAGNOSTICS
+               ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
+               ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1')) + DET_DIAGNOSTICS
 #: the object-edges diagnostic's edge recipe (:func:`object_edges`)
 OBJECT_EDGES = dict(grad_weight=0.5)
 #: the demo config of VADeR's MoCo-v2 initialisation (the ``moco-init`` diagnostic)
@@ -687,7 +702,7 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', a
         init = mocov2_checkpoint(seed, root, out_dir, iters)
     if (method, variant) == ('hiergroup', 'object-edges'):
         ucm = object_edge_ucm(root, out_dir)
-    if (method, variant) in (('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs')):
+    if method == 'hiergroup' and variant in CLASS_TREE_VARIANTS:
         ucm = class_tree_ucm(root, out_dir)
     cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init, arch)
     what = f'pretraining {method}/{variant}{tag} seed {seed}'
