@@ -595,14 +595,10 @@ def object_edge_ucm(root, out_dir):
     from mmdense.datasets.ucm import compute_ucm_cache
     from mmdense.utils.checkpoint import atomic_write_bytes
     ucm, edges = osp.join(out_dir, 'world_ucm_object_edges'), osp.join(out_dir, 'object_edges')
-    done = osp.join(ucm, '.complete')
     recipe = f'{OBJECT_EDGES}\n' + frames_fingerprint(root)
-    if osp.exists(done):
-        with open(done) as f:
-            if f.read() == recipe:
-                return ucm
-        raise RuntimeError(f'{ucm} holds trees of other object edges or other frames ({done}); '
-                           f'remove {ucm} and {edges} to rebuild them')
+    if tree_cache_complete(ucm, recipe, 'trees of other object edges or other frames',
+                           f'remove {ucm} and {edges} to rebuild them'):
+        return ucm
     log('UCM trees from object edges (the HierGroup object-edges diagnostic)')
     frames = read_split_lines(root, 'train_frames')
     for rel in frames:
@@ -617,9 +613,28 @@ def object_edge_ucm(root, out_dir):
                             images=frames)
     if out['failed']:
         raise RuntimeError(f'object-edge UCM failed for {out["failed"][:3]}')
-    with open(done, 'w') as f:
-        f.write(recipe)
+    mark_tree_cache_complete(ucm, recipe)
     return ucm
+
+
+def tree_cache_complete(folder, recipe, other, fix):
+    """Whether the diagnostic tree cache ``folder`` is complete for ``recipe`` (its
+    ``.complete`` file holds exactly that text): False when it has none (build it), and a
+    RuntimeError naming ``other`` (what the folder holds instead) and ``fix`` when it holds
+    another recipe."""
+    done = osp.join(folder, '.complete')
+    if not osp.exists(done):
+        return False
+    with open(done) as f:
+        if f.read() == recipe:
+            return True
+    raise RuntimeError(f'{folder} holds {other} ({done}); {fix}')
+
+
+def mark_tree_cache_complete(folder, recipe):
+    """Write ``folder/.complete`` with ``recipe`` (atomically), after every tree is written."""
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    atomic_write_bytes(recipe.encode(), osp.join(folder, '.complete'))
 
 
 def class_tree(sem, inst):
@@ -645,23 +660,18 @@ def class_tree_ucm(root, out_dir):
 
     from mmdense.datasets.ucm import save_ucm, ucm_path
     ucm = osp.join(out_dir, 'world_ucm_class_tree')
-    done = osp.join(ucm, '.complete')
     recipe = 'world class tree v1\n' + frames_fingerprint(root)
-    if osp.exists(done):
-        with open(done) as f:
-            if f.read() == recipe:
-                return ucm
-        raise RuntimeError(f'{ucm} holds class trees of other frames ({done}); remove {ucm} to '
-                           'rebuild them')
+    if tree_cache_complete(ucm, recipe, 'class trees of other frames',
+                           f'remove {ucm} to rebuild them'):
+        return ucm
     log('region trees from the world labels (the HierGroup class-tree diagnostics)')
     for rel in read_split_lines(root, 'train_frames'):
         labels, dist = class_tree(read_world_map(root, 'sem', rel).astype(np.int64),
                                   read_world_map(root, 'inst', rel).astype(np.int64))
-        path = ucm_path(ucm, rel if rel.endswith('.png') else rel + '.png')
+        path = ucm_path(ucm, rel)  # <frame without its suffix>.npz, as LoadUCM reads it
         os.makedirs(osp.dirname(path), exist_ok=True)
         save_ucm(path, labels, dist, tree='world-class-tree')
-    with open(done, 'w') as f:
-        f.write(recipe)
+    mark_tree_cache_complete(ucm, recipe)
     return ucm
 
 
