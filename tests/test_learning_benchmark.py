@@ -397,6 +397,35 @@ def test_diagnostic_rows_are_marked_and_stay_out_of_the_ablation_signs():
     assert '| vader | unmatched |' in md
 
 
+def test_only_refuses_names_that_would_run_nothing(tmp_path, capsys):
+    """``--only`` with a misspelt variant, or with a variant of a kind not in ``--variants``,
+    stops at once with one error naming it and the fix (it ran nothing and said "0 runs"), before
+    any world is made; right names pass."""
+    learning = _learning()
+    out = tmp_path / 'work'
+    base = ['--methods', 'hiergroup', '--out-dir', str(out), '--results', str(tmp_path / 'r.json')]
+    for extra, msg in ((['--variants', 'diagnostic', '--only', 'clas-pairs'],
+                        "'clas-pairs' is not a variant of --methods hiergroup (they have: "),
+                       (['--only', 'class-pairs'],
+                        "'class-pairs' is a diagnostic variant: add --variants diagnostic"),
+                       (['--variants', 'diagnostic', '--only', 'class-pairs', 'unmatched'],
+                        "'unmatched' is not a variant of --methods hiergroup")):
+        with pytest.raises(SystemExit) as exc:
+            learning.main(base + extra)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert msg in err, err
+        if 'clas-pairs' in extra:  # the message lists the names there are
+            assert 'class-pairs, class-pairs-t0.1, class-tree' in err, err
+            assert 'random-regions' in err, err
+    assert not out.exists()  # nothing was made
+    assert learning.check_only(['class-pairs', 'main'], ['hiergroup'],
+                               ['main', 'diagnostic']) == ''
+    assert learning.check_only(None, ['flowe'], ['main']) == ''
+    assert learning.check_only(['detector-trained'], ['random'], ['diagnostic']) == ''
+    assert 'add --variants main' in learning.check_only(['main'], ['vader'], ['ablation'])
+
+
 def test_diagnostic_variants_run(tmp_path):
     """``--variants diagnostic`` at smoke size, with the real runner. VADeR's ``moco-init``
     trains MoCo-v2 first, loads it into its encoder and momentum encoder, and trains the encoder

@@ -210,6 +210,25 @@ def variant_kind(method, variant):
     return 'diagnostic' if (method, variant) in DIAGNOSTICS else 'ablation'
 
 
+def check_only(only, methods, kinds):
+    """The ``--only`` names that would run nothing, as one message naming each and the fix
+    (``''`` when every name picks a run). A name is unknown for the chosen ``methods``, or it is
+    of a ``--variants`` kind not among ``kinds`` (e.g. a diagnostic without ``--variants
+    diagnostic``)."""
+    known = set(RUNS) | set(DET_DIAGNOSTICS) | {(m, 'main') for m in METHODS}
+    chosen = {v for (m, v) in known if m in methods}
+    problems = []
+    for name in only or ():
+        kinds_of = {variant_kind(m, v) for (m, v) in known if m in methods and v == name}
+        if not kinds_of:
+            problems.append(f'{name!r} is not a variant of --methods {" ".join(methods)} '
+                            f'(they have: {", ".join(sorted(chosen))})')
+        elif not kinds_of & set(kinds):
+            problems.append(f'{name!r} is a {"/".join(sorted(kinds_of))} variant: add '
+                            f'--variants {" ".join(sorted(kinds_of))}')
+    return '; '.join(problems)
+
+
 def log(msg):
     print(f'[learning {time.strftime("%H:%M:%S")}] {msg}', flush=True)
 
@@ -1239,6 +1258,9 @@ def main(argv=None):
     parser.add_argument('--smoke', action='store_true',
                         help='a tiny world, FlowE and random only, a few iterations (CI)')
     args = parser.parse_args(argv)
+    bad_only = check_only(args.only, args.methods, args.variants)
+    if bad_only:  # a misspelt name ran nothing before, with no error
+        parser.error(f'--only: {bad_only}')
     # absolute: the MMDet readout's configs join paths under the world's data_root, so a relative
     # --out-dir was read twice over (work_dirs/x/world/work_dirs/x/world/annotations/...)
     args.out_dir, args.results = osp.abspath(args.out_dir), osp.abspath(args.results)
