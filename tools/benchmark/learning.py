@@ -210,16 +210,21 @@ def variant_kind(method, variant):
     return 'diagnostic' if (method, variant) in DIAGNOSTICS else 'ablation'
 
 
+def variants_of(method):
+    """Every variant name of ``method`` that a run can have (sorted): ``'main'`` and its
+    ablations and diagnostics (:data:`RUNS`, :data:`DET_DIAGNOSTICS`)."""
+    return sorted({v for (m, v) in set(RUNS) | set(DET_DIAGNOSTICS) if m == method} | {'main'})
+
+
 def check_only(only, methods, kinds):
     """The ``--only`` names that would run nothing, as one message naming each and the fix
     (``''`` when every name picks a run). A name is unknown for the chosen ``methods``, or it is
     of a ``--variants`` kind not among ``kinds`` (e.g. a diagnostic without ``--variants
     diagnostic``)."""
-    known = set(RUNS) | set(DET_DIAGNOSTICS) | {(m, 'main') for m in METHODS}
-    chosen = {v for (m, v) in known if m in methods}
+    chosen = {v for m in methods for v in variants_of(m)}
     problems = []
     for name in only or ():
-        kinds_of = {variant_kind(m, v) for (m, v) in known if m in methods and v == name}
+        kinds_of = {variant_kind(m, name) for m in methods if name in variants_of(m)}
         if not kinds_of:
             problems.append(f'{name!r} is not a variant of --methods {" ".join(methods)} '
                             f'(they have: {", ".join(sorted(chosen))})')
@@ -1293,15 +1298,14 @@ def main(argv=None):
             tr_world = None
     # seed by seed (so a partial table has every row): the reference rows first, then every
     # method's main setting, then the ablations
-    todo, runs = [], set(RUNS) | set(DET_DIAGNOSTICS)
+    todo = []
     for seed in args.seeds:
         for kind in ('main', 'ablation', 'diagnostic'):
             if kind not in args.variants:
                 continue
             for method in sorted(args.methods, key=lambda m: (
                     m not in ('random', 'supervised'), METHODS.index(m))):
-                variants = sorted({v for (m, v) in runs if m == method} | {'main'})
-                for variant in variants:
+                for variant in variants_of(method):
                     if variant_kind(method, variant) != kind or (
                             args.only and variant not in args.only):
                         continue
