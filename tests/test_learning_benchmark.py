@@ -1070,3 +1070,71 @@ def test_supervised_reference_trains_the_encoder_of_each_architecture(arch, tmp_
     assert read.keys() == state.keys()
     for key, value in read.items():
         torch.testing.assert_close(value, state[key], rtol=0, atol=0)
+
+
+def test_tune_pretrain_sweeps_the_lr_on_the_train_clips_tuning_split(tmp_path):
+    """``--tune-pretrain`` at smoke size: each lr scale pretrains on the tuning split's train
+    clips only, with the demo config's lr times the scale, and is read out on the tuning split
+    (never the val clips); the rule picks among the runs that trained."""
+    import torch
+    from mmengine.config import Config
+    out, results = tmp_path / 'work', tmp_path / 'learning.json'
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'flowe', '--tune-pretrain',
+                  '1', '3', '--out-dir', str(out), '--results', str(results)])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    records = json.loads((tmp_path / 'learning_tune-pretrain.json').read_text())
+    by = {(rec['method'], rec['variant'], rec['readout'], rec['metric']): rec['value']
+          for rec in records}
+    for variant in ('lr1x', 'lr3x'):
+        for head in ('linear', 'deeplabv1'):
+            assert 0 <= by[('flowe', variant, f'{head}@r18-d8', 'mIoU')] <= 100
+        assert ('flowe', variant, 'pretraining', 'loss_last') in by
+    assert ('random', 'main', 'linear@r18-d8', 'mIoU') in by
+    assert not results.exists()  # the table's results file is not touched
+    assert 'tune-pretrain flowe: lr x' in r.stdout + r.stderr
+    # the splits: tuning train and val are disjoint train clips, and no val clip is read
+    splits = out / 'world' / 'splits'
+
+    def clips(name):
+        return set(osp.basename(line.strip()) for line in open(splits / f'{name}_clips.txt'))
+
+    tune_train, tune_val = clips('tune_train'), clips('tune_val')
+    assert tune_train and tune_val and not tune_train & tune_val
+    assert tune_train | tune_val == clips('train') and not (tune_train | tune_val) & clips('val')
+    base = Config.fromfile(osp.join(REPO, 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_'
+                                    'demo-world.py')).optim_wrapper.optimizer.lr
+    ckpts = {}
+    for scale, tag in ((1, ''), (3, '-lr3x')):
+        run = out / 'runs' / f'flowe-main-s0{tag}-tune_train'
+        cfg = Config.fromfile(str(run / 'config.py'))
+        assert cfg.train_dataloader.dataset.sources == 'splits/tune_train_clips.txt'
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(base * scale)
+        ckpts[scale] = torch.load(run / 'iter_2.pth', map_location='cpu',
+                                  weights_only=False)['state_dict']
+    key = 'backbone.layer4.1.conv2.weight'
+    assert not torch.equal(ckpts[1][key], ckpts[3][key])
+    # a rerun skips both finished sweeps
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'flowe', '--tune-pretrain',
+                  '1', '3', '--out-dir', str(out), '--results', str(results)])
+    assert r.returncode == 0 and '3 runs, 3 already in' in r.stdout + r.stderr
+
+
+def test_choose_lr_scale_skips_failed_runs_and_picks_the_best_mean():
+    sys.path.insert(0, osp.dirname(SCRIPT))
+    import learning
+
+    def rows(variant, lin, dl, loss=1.0, method='flowe', arch='r18-d8'):
+        recs = [dict(method=method, variant=variant, seed=0, readout=f'{h}@{arch}',
+                     metric='mIoU', value=v) for h, v in (('linear', lin), ('deeplabv1', dl))]
+        if method != 'random':
+            recs += [dict(method=method, variant=variant, seed=0, readout='pretraining',
+                          metric=m, value=loss) for m in ('loss_first', 'loss_last')]
+        return recs
+
+    failed = [dict(method='flowe', variant='lr30x', seed=0, readout='pretraining',
+                   metric='failed', value=1)]
+    recs = (rows('lr1x', 10, 12) + rows('lr3x', 14, 16) + rows('lr10x', 20, 22, float('nan')) +
+            failed + rows('main', 9, 9, method='random'))
+    scale, best, x1, rnd = learning.choose_lr_scale(recs, 'flowe')
+    assert (scale, best, x1, rnd) == (3.0, 15.0, 11.0, 9.0)
+    assert learning.choose_lr_scale(failed, 'flowe') is None

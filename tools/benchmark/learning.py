@@ -340,7 +340,9 @@ def make_world(out_dir, world=WORLD, with_ucm=True):
     meta = generate_demo_world(root, num_workers=2, verbose=False, **world)
     train = meta['splits']['train']
     n = world['frames_per_clip']
-    tune = dict(tune_train=train[:-TUNE_VAL_CLIPS], tune_val=train[-TUNE_VAL_CLIPS:])
+    # the benchmark world's 160 train clips: 130 / 30 (a smoke world's 3: 2 / 1)
+    n_tune = min(TUNE_VAL_CLIPS, max(1, len(train) // 3))
+    tune = dict(tune_train=train[:-n_tune], tune_val=train[-n_tune:])
     files = {}
     for name, clips in dict(train=train, val=meta['splits']['val'], **tune).items():
         # frame list for MMPretrain's CustomDataset (HierGroup reads single frames)
@@ -425,12 +427,14 @@ def shared_optimizer(cfg, iters):
 
 
 def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='config',
-                    init=None, arch=None):
+                    init=None, arch=None, lr_scale=1.0, split='train'):
     """The run's config: the method's demo config on the benchmark world. The supervised row
     uses :data:`PRETRAIN_OPTIM`, the pretraining rows too with ``optim='shared'`` (else their demo
     config's optimizer and schedule). ``init``: the MoCo-v2 checkpoint VADeR's ``moco-init``
     encoder starts from. ``arch``: the supervised row's encoder architecture (None: its
-    ``r18-d8``; :func:`supervised_model`)."""
+    ``r18-d8``; :func:`supervised_model`). ``lr_scale`` multiplies the optimizer's base lr (every
+    parameter group's, which its multipliers keep in ratio; :func:`tune_pretrain`); ``split``
+    names the clips a self-supervised run reads (``tune_train``: the tuning split's)."""
     from mmengine.config import Config
     config, overrides, _ = RUNS[(method, variant)]
     cfg = Config.fromfile(osp.join(REPO, config))
@@ -452,16 +456,18 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
         ds = cfg.train_dataloader.dataset
         ds.data_root = root + '/'
         if method == 'hiergroup':
-            ds.ann_file = 'splits/train_frames.txt'  # train clips only
+            ds.ann_file = f'splits/{split}_frames.txt'  # train clips only
             for t in cfg.train_dataloader.dataset.pipeline:
                 if t['type'] == 'LoadUCM':
                     t.update(ucm_root=ucm, img_root=osp.join(root, 'frames'))
         else:
-            ds.sources = 'splits/train_clips.txt'
+            ds.sources = f'splits/{split}_clips.txt'
         _fit_pipeline(cfg.train_dataloader.dataset.pipeline, crop)
         _scale_schedule(cfg, iters)
     if method == 'supervised' or optim == 'shared':
         shared_optimizer(cfg, iters)
+    if lr_scale != 1:
+        cfg.optim_wrapper.optimizer.lr *= lr_scale
     if (method, variant) == ('vader', 'moco-init'):  # after the optimizer is chosen
         if init is None:
             raise ValueError("VADeR's moco-init run needs the MoCo-v2 checkpoint (init=...)")
@@ -723,12 +729,19 @@ def load_world_meta(root):
         return json.load(f)['params']
 
 
-def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', arch=None):
+def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', arch=None,
+             lr_scale=1.0, split='train'):
     """Train (or resume) one run in a child process; returns its last checkpoint. ``arch``:
-    the supervised row's encoder (None: its ``r18-d8``, whose folder has no suffix)."""
+    the supervised row's encoder (None: its ``r18-d8``, whose folder has no suffix);
+    ``lr_scale`` and ``split``: :func:`pretrain_config`'s (folders tagged ``-lr3x``,
+    ``-tune_train``)."""
     tag = '-shared-optim' if optim == 'shared' and method != 'supervised' else ''
     if arch not in (None, RUNS[(method, variant)][2]):
         tag += f'-{arch}'
+    if lr_scale != 1:
+        tag += f'-lr{lr_scale:g}x'
+    if split != 'train':
+        tag += f'-{split}'
     work_dir = osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}{tag}')
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     init = None
@@ -738,7 +751,8 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', a
         ucm = object_edge_ucm(root, out_dir)
     if method == 'hiergroup' and variant in CLASS_TREE_VARIANTS:
         ucm = class_tree_ucm(root, out_dir)
-    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init, arch)
+    cfg = pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim, init, arch,
+                          lr_scale, split)
     what = f'pretraining {method}/{variant}{tag} seed {seed}'
     if reuse_finished(cfg, work_dir, ckpt, what):  # a finished run of this config
         return ckpt
@@ -1224,6 +1238,102 @@ def choose_recipe(rows):
     return (max(ok, key=ok.get), max(ok.values())) if ok else None
 
 
+#: the self-supervised rows whose pretraining lr ``--tune-pretrain`` sweeps (their main setting)
+TUNE_PRETRAIN_METHODS = ('flowe', 'cacl', 'vader', 'hiergroup')
+TUNE_PRETRAIN_SCALES = (1, 3, 10)
+TUNE_SPLITS = ('readout_tune_train', 'readout_tune_val')
+
+
+def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=READOUT):
+    """Sweep each method's pretraining lr on the tuning split of the *train* clips (issue 17:
+    "tune on a train/val split of the demo world's train clips"): the main setting, seed 0,
+    pretrained on the ``tune_train`` clips only with its demo config's lr times each of
+    ``scales``, then read out (the table's two seg heads and recipe) on ``tune_train`` and
+    scored on ``tune_val``; random init of each architecture is read the same way. The val
+    clips are never read. Records (``variant`` ``lr{scale}x``, ``random``'s ``main``) go to
+    ``<results>_tune-pretrain.json``, resumably; a run whose training fails (e.g. a loss that
+    turns NaN at a large lr) is recorded as ``failed`` with its log, and left out of the choice
+    (:func:`choose_lr_scale`). Returns the records."""
+    out = osp.splitext(results)[0] + '_tune-pretrain.json'
+    archs = sorted({RUNS[(m, 'main')][2] for m in methods})
+    todo = [('random', 'main', 0, arch) for arch in archs]
+    todo += [(m, f'lr{s:g}x', 0, 'seg') for m in methods for s in scales]
+
+    def is_done(recs, item):
+        method, variant, seed, part = item
+        if method == 'random':  # one item per architecture
+            return any(r['method'] == 'random' and r['readout'] == f'pca@{part}' for r in recs)
+        return has_run(recs, *item)
+
+    def run(item):
+        method, variant, seed, part = item
+        recs = []
+
+        def add(readout, metric, value):
+            recs.append(dict(method=method, variant=variant, seed=seed, readout=readout,
+                             metric=metric, value=value))
+
+        if method == 'random':  # part: the architecture
+            for row in seg_readouts(part, None, seed, root, TUNE_SPLITS, recipe):
+                add(*row)
+            return recs
+        scale = float(variant[2:-1])
+        arch = RUNS[(method, 'main')][2]
+        try:
+            ckpt = pretrain(method, 'main', seed, root, ucm, out_dir, iters, lr_scale=scale,
+                            split='tune_train')
+        except RuntimeError as e:  # recorded and shown, never read out
+            log(f'tune-pretrain {method} x{scale:g}: {e}')
+            add('pretraining', 'failed', 1)
+            return recs
+        first, last = loss_curve(osp.dirname(ckpt))
+        add('pretraining', 'loss_first', first)
+        add('pretraining', 'loss_last', last)
+        for row in seg_readouts(arch, ckpt, seed, root, TUNE_SPLITS, recipe):
+            add(*row)
+        return recs
+
+    def describe(item, recs):
+        scores = ', '.join(f"{r['readout']} {r['value']:.1f}" for r in recs
+                           if r['metric'] == 'mIoU')
+        return f'{item[0]}/{item[1]}: {scores or "failed"}'
+
+    records = run_pending(todo, out, is_done, run, describe)
+    for method in methods:
+        chosen = choose_lr_scale(records, method)
+        if chosen:
+            log(f'tune-pretrain {method}: lr x{chosen[0]:g} (mean tune-val mIoU {chosen[1]:.2f}; '
+                f'x1 {chosen[2]:.2f}; random init {chosen[3]:.2f})')
+    return records
+
+
+def choose_lr_scale(records, method):
+    """The rule :func:`tune_pretrain` applies: the lr scale whose encoder's two seg readouts
+    have the best mean tune-val mIoU, among the runs that trained (finite first and last loss).
+    Returns ``(scale, its mean, x1's mean or nan, random init's mean or nan)``, or None."""
+    import math
+    arch = RUNS[(method, 'main')][2]
+    heads = [f'{h}@{arch}' for h in HEADS]
+
+    def mean(m, v):
+        vals = [r['value'] for r in records if (r['method'], r['variant'], r['metric']) ==
+                (m, v, 'mIoU') and r['readout'] in heads]
+        return sum(vals) / len(vals) if len(vals) == len(heads) else math.nan
+
+    by = {}
+    for r in records:
+        if r['method'] == method and r['variant'].startswith('lr'):
+            by.setdefault(r['variant'], {})[r['metric']] = r['value']
+    ok = {v: mean(method, v) for v, m in by.items()
+          if not m.get('failed') and all(math.isfinite(m.get(k, math.nan))
+                                         for k in ('loss_first', 'loss_last'))}
+    ok = {v: x for v, x in ok.items() if math.isfinite(x)}
+    if not ok:
+        return None
+    best = max(ok, key=ok.get)
+    return float(best[2:-1]), ok[best], ok.get('lr1x', math.nan), mean('random', 'main')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1260,6 +1370,11 @@ def main(argv=None):
                         '--iters 3000 file')
     parser.add_argument('--tune', action='store_true',
                         help='choose the readout recipe on the random encoder and exit')
+    parser.add_argument('--tune-pretrain', nargs='*', type=float, default=None,
+                        metavar='SCALE',
+                        help='sweep the --methods\' pretraining lr (their demo config\'s, times '
+                        f'each SCALE; default {" ".join(map(str, TUNE_PRETRAIN_SCALES))}) on the '
+                        'train clips\' tuning split, seed 0, and exit (tune_pretrain)')
     parser.add_argument('--smoke', action='store_true',
                         help='a tiny world, FlowE and random only, a few iterations (CI)')
     args = parser.parse_args(argv)
@@ -1289,6 +1404,14 @@ def main(argv=None):
     root, ucm = make_world(args.out_dir, world, with_ucm='hiergroup' in args.methods)
     if args.tune:
         tune(args.out_dir, root, args.results)
+        return
+    if args.tune_pretrain is not None:
+        methods = [m for m in args.methods if m in TUNE_PRETRAIN_METHODS]
+        if not methods:
+            parser.error(f'--tune-pretrain sweeps {", ".join(TUNE_PRETRAIN_METHODS)}; '
+                         f'--methods names none of them')
+        tune_pretrain(args.out_dir, root, ucm, args.results, methods,
+                      args.tune_pretrain or TUNE_PRETRAIN_SCALES, args.iters, recipe)
         return
     tr_world = None
     if {'transitive', 'random', 'supervised'} & set(args.methods):  # object readouts
