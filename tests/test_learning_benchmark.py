@@ -1138,3 +1138,28 @@ def test_choose_lr_scale_skips_failed_runs_and_picks_the_best_mean():
     scale, best, x1, rnd = learning.choose_lr_scale(recs, 'flowe')
     assert (scale, best, x1, rnd) == (3.0, 15.0, 11.0, 9.0)
     assert learning.choose_lr_scale(failed, 'flowe') is None
+
+
+def test_pretrain_lr_scale_trains_every_variant_at_the_scaled_lr(tmp_path):
+    """``--pretrain-lr-scale flowe=3``: main and its ablation pretrain at 3x the demo config's
+    lr, in folders of their own; the committed table's results file is refused."""
+    from mmengine.config import Config
+    out, results = tmp_path / 'work', tmp_path / 'lr3.json'
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'flowe', '--seeds', '0',
+                  '--parts', 'seg', '--pretrain-lr-scale', 'flowe=3', '--out-dir', str(out),
+                  '--results', str(results)])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    base = Config.fromfile(osp.join(REPO, 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_'
+                                    'demo-world.py')).optim_wrapper.optimizer.lr
+    for variant in ('main', 'no-flow'):
+        cfg = Config.fromfile(str(out / 'runs' / f'flowe-{variant}-s0-lr3x' / 'config.py'))
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(3 * base)
+        assert cfg.train_dataloader.dataset.sources == 'splits/train_clips.txt'
+    assert {rec['variant'] for rec in json.loads(results.read_text())} == {'main', 'no-flow'}
+    for bad in (['flowe=0'], ['flowe=x'], ['transitive=3'], ['flowe=3', 'flowe=2']):
+        r = run_tool([sys.executable, SCRIPT, '--smoke', '--pretrain-lr-scale', *bad,
+                      '--out-dir', str(out), '--results', str(results)])
+        assert r.returncode == 2 and 'expected METHOD=SCALE' in r.stderr, bad
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--pretrain-lr-scale', 'flowe=3',
+                  '--out-dir', str(out)])
+    assert r.returncode == 2 and 'name another --results' in r.stderr

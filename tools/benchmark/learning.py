@@ -1083,8 +1083,9 @@ def write_reports(records, results, readme=None):
 
 # ----------------------------------------------------------------------------- main
 def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_world,
-            optim='config', det_iters=None):
-    """Pretrain (unless random) and read out one encoder: its result records."""
+            optim='config', det_iters=None, lr_scale=1.0):
+    """Pretrain (unless random) and read out one encoder: its result records. ``lr_scale``:
+    the pretraining lr's factor (``--pretrain-lr-scale``, :func:`pretrain_config`)."""
     recs = []
 
     def add(readout, metric, value):
@@ -1106,7 +1107,8 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
             ckpt, work_dir = None, osp.join(out_dir, 'runs', f'random-s{seed}-det{suffix}')
         else:
             ckpt = tr_world.pretrain(variant, seed, iters) if method == 'transitive' else \
-                pretrain(method, pre_variant, seed, root, ucm, out_dir, iters, optim)
+                pretrain(method, pre_variant, seed, root, ucm, out_dir, iters, optim,
+                         lr_scale=lr_scale)
             work_dir = osp.join(osp.dirname(ckpt), f'det{suffix}')
         metrics = ld.det_readout(root, ckpt, seed, work_dir, det_iters or ld.DET_ITERS, log=log,
                                  train_encoder=trained)
@@ -1146,7 +1148,7 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
     # the supervised row frames every architecture's rows, as random init does
     for arch in ARCH_CONFIG if method == 'supervised' else (own, ):
         ckpt = pretrain(method, variant, seed, root, ucm, out_dir, iters, optim,
-                        None if arch == own else arch)
+                        None if arch == own else arch, lr_scale)
         add_losses('pretraining' if arch == own else f'pretraining@{arch}', ckpt)
         if method == 'supervised':
             ckpt = supervised_encoder(ckpt, arch)
@@ -1334,6 +1336,25 @@ def choose_lr_scale(records, method):
     return float(best[2:-1]), ok[best], ok.get('lr1x', math.nan), mean('random', 'main')
 
 
+def parse_lr_scales(items):
+    """``['flowe=3', ...]`` -> ``{'flowe': 3.0}``; only :data:`TUNE_PRETRAIN_METHODS`, each
+    once, with a positive finite scale (else ValueError naming the item)."""
+    import math
+    out = {}
+    for item in items:
+        method, _, value = item.partition('=')
+        try:
+            scale = float(value)
+        except ValueError:
+            scale = math.nan
+        if method not in TUNE_PRETRAIN_METHODS or method in out or not (
+                math.isfinite(scale) and scale > 0):
+            raise ValueError(f'{item!r}: expected METHOD=SCALE, METHOD one of '
+                             f'{", ".join(TUNE_PRETRAIN_METHODS)} (once each), SCALE > 0')
+        out[method] = scale
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1370,6 +1391,10 @@ def main(argv=None):
                         '--iters 3000 file')
     parser.add_argument('--tune', action='store_true',
                         help='choose the readout recipe on the random encoder and exit')
+    parser.add_argument('--pretrain-lr-scale', nargs='+', default=[], metavar='METHOD=SCALE',
+                        help="multiply a self-supervised method's pretraining lr (every variant's) "
+                        'by SCALE, e.g. the one --tune-pretrain chose: flowe=3 (write to another '
+                        '--results)')
     parser.add_argument('--tune-pretrain', nargs='*', type=float, default=None,
                         metavar='SCALE',
                         help='sweep the --methods\' pretraining lr (their demo config\'s, times '
@@ -1378,6 +1403,13 @@ def main(argv=None):
     parser.add_argument('--smoke', action='store_true',
                         help='a tiny world, FlowE and random only, a few iterations (CI)')
     args = parser.parse_args(argv)
+    try:
+        lr_scales = parse_lr_scales(args.pretrain_lr_scale)
+    except ValueError as e:
+        parser.error(f'--pretrain-lr-scale: {e}')
+    if lr_scales and osp.abspath(args.results) == RESULTS:
+        parser.error('--pretrain-lr-scale: the committed table is the demo configs\' lr; '
+                     'name another --results')
     bad_only = check_only(args.only, args.methods, args.variants)
     if bad_only:  # a misspelt name ran nothing before, with no error
         parser.error(f'--only: {bad_only}')
@@ -1446,7 +1478,8 @@ def main(argv=None):
                 'learning_transitive.py is not importable')
             return None
         return run_one(method, variant, seed, part, root, ucm, args.out_dir, args.iters,
-                       recipe, tr_world, args.pretrain_optim, args.det_iters)
+                       recipe, tr_world, args.pretrain_optim, args.det_iters,
+                       lr_scales.get(method, 1.0))
 
     def describe(item, recs):
         method, variant, seed, _ = item
