@@ -1242,7 +1242,7 @@ def choose_recipe(rows):
 
 #: the self-supervised rows whose pretraining lr ``--tune-pretrain`` sweeps (their main setting)
 TUNE_PRETRAIN_METHODS = ('flowe', 'cacl', 'vader', 'hiergroup')
-TUNE_PRETRAIN_SCALES = (1, 3, 10)
+TUNE_PRETRAIN_SCALES = (0.1, 0.3, 1, 3, 10)
 TUNE_SPLITS = ('readout_tune_train', 'readout_tune_val')
 
 
