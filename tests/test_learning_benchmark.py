@@ -33,7 +33,8 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
     assert ('random', 'linear@r18-fpn', 'mIoU') in by
     assert ('flowe', 'pretraining', 'loss_first') in by
     # the pretraining checkpoint is the one that was read out, trained for the smoke iterations
-    assert (out / 'runs' / 'flowe-main-s0' / 'iter_2.pth').exists()
+    # at the table's lr (TABLE_LR_SCALES: FlowE x3, the folder's -lr3x)
+    assert (out / 'runs' / 'flowe-main-s0-lr3x' / 'iter_2.pth').exists()
     # the detection readout (MMDet CocoMetric, in %) read FlowE's pretrained encoder, frozen:
     # its backbone weights are the pretraining checkpoint's, and random init's are not
     import torch
@@ -42,9 +43,10 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
         for metric in ('bbox_mAP', 'bbox_mAP_agnostic'):
             assert 0 <= by[(method, 'faster-rcnn-fpn@r18', metric)] <= 100
     key = 'backbone.layer4.1.conv2.weight'
-    pre = torch.load(out / 'runs' / 'flowe-main-s0' / 'iter_2.pth', map_location='cpu',
+    flowe_run = out / 'runs' / 'flowe-main-s0-lr3x'
+    pre = torch.load(flowe_run / 'iter_2.pth', map_location='cpu',
                      weights_only=False)['state_dict'][key]
-    det = torch.load(out / 'runs' / 'flowe-main-s0' / 'det' / 'iter_2.pth', map_location='cpu',
+    det = torch.load(flowe_run / 'det' / 'iter_2.pth', map_location='cpu',
                      weights_only=False)['state_dict'][key]
     rnd = torch.load(out / 'runs' / 'random-s0-det' / 'iter_2.pth', map_location='cpu',
                      weights_only=False)['state_dict'][key]
@@ -94,7 +96,7 @@ def test_learning_benchmark_smoke_and_resume(tmp_path):
         ('flowe', 'r18-d8')}
     assert any(row['method'] == 'position only' for row in rows)
     assert [row['checkpoint'] for row in rows if row['method'] == 'flowe'] == [
-        'runs/flowe-main-s0/iter_2.pth']
+        'runs/flowe-main-s0-lr3x/iter_2.pth']
     assert all(0 <= row['instance']['learned'] <= 1 for row in rows)
     assert '| flowe | main | r18-d8 |' in r.stdout
     # the position-share measurement reads the same encoders
@@ -450,12 +452,13 @@ def test_diagnostic_variants_run(tmp_path):
         return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
 
     moco_path = runs / 'vader-moco-init-s0-mocov2' / 'iter_2.pth'
-    moco, vader = state(moco_path), state(runs / 'vader-moco-init-s0' / 'iter_2.pth')
-    log = (runs / 'vader-moco-init-s0' / 'train.log').read_text()
+    moco, vader = state(moco_path), state(runs / 'vader-moco-init-s0-lr0.3x' / 'iter_2.pth')
+    log = (runs / 'vader-moco-init-s0-lr0.3x' / 'train.log').read_text()
     assert f'load backbone. in model from: {moco_path}' in log
     assert 'missing keys' not in log and 'unexpected key' not in log
     from mmengine.config import Config
-    lr = Config.fromfile(runs / 'vader-moco-init-s0' / 'config.py').optim_wrapper.optimizer.lr
+    lr = Config.fromfile(runs / 'vader-moco-init-s0-lr0.3x' /
+                         'config.py').optim_wrapper.optimizer.lr
     assert f'backbone.conv1.weight:lr={lr * 1e-4:g}' in log  # the encoder's lr multiplier
     params = [k for k in moco if k.startswith('backbone.') and 'running' not in k
               and 'num_batches' not in k]
@@ -467,7 +470,7 @@ def test_diagnostic_variants_run(tmp_path):
     only = state(runs / 'vader-moco-init-s0-mocov2' / 'moco_only.pth')
     assert all(torch.equal(only[k], moco[k]) for k in params)
     assert any(k.startswith('neck.') for k in only)
-    cfg = (runs / 'hiergroup-object-edges-s0' / 'config.py').read_text()
+    cfg = (runs / 'hiergroup-object-edges-s0-lr0.3x' / 'config.py').read_text()
     assert 'world_ucm_object_edges' in cfg
     assert (out / 'world_ucm_object_edges' / '.complete').exists()
     hard = _learning().CLASS_PAIRS_SIGMA
@@ -476,7 +479,7 @@ def test_diagnostic_variants_run(tmp_path):
             ('class-pairs', hard, 1.0, 'world_ucm_class_tree'),
             ('class-pairs-t0.1', hard, 0.1, 'world_ucm_class_tree'),
             ('t0.1', 0.8, 0.1, 'world_ucm')):
-        cfg = Config.fromfile(runs / f'hiergroup-{variant}-s0' / 'config.py')
+        cfg = Config.fromfile(runs / f'hiergroup-{variant}-s0-lr0.3x' / 'config.py')
         assert (cfg.model.sigma, cfg.model.temperature) == (sigma, temperature), variant
         assert osp.basename(cfg.train_dataloader.dataset.pipeline[1].ucm_root) == tree
     # the pair statistics of the three tree sources read this folder's world and trees
@@ -1140,26 +1143,81 @@ def test_choose_lr_scale_skips_failed_runs_and_picks_the_best_mean():
     assert learning.choose_lr_scale(failed, 'flowe') is None
 
 
+def test_tune_pretrain_records_only_failed_training(tmp_path, monkeypatch):
+    """``tune_pretrain`` records a run whose training child failed (``TrainingFailed``) as
+    ``failed`` and goes on; a refused work folder (another config's run there) stops the sweep
+    and is not recorded, so that a rerun after the fix runs it."""
+    learning = _learning()
+    from child_run import TrainingFailed
+    monkeypatch.setattr(learning, 'seg_readouts', lambda *a, **k: [])
+    results = str(tmp_path / 'learning.json')
+    sweep = tmp_path / 'learning_tune-pretrain.json'
+
+    def diverged(*a, **k):
+        raise TrainingFailed('pretraining flowe/main failed (exit 1): see train.log')
+
+    monkeypatch.setattr(learning, 'pretrain', diverged)
+    recs = learning.tune_pretrain(str(tmp_path), 'root', None, results, ['flowe'], [3], 2)
+    assert [(r['variant'], r['metric']) for r in recs if r['method'] == 'flowe'] == [
+        ('lr3x', 'failed')]
+
+    def refused(*a, **k):
+        raise RuntimeError('runs/flowe-main-s0-lr10x-tune_train holds a finished run with '
+                           'another config')
+
+    monkeypatch.setattr(learning, 'pretrain', refused)
+    with pytest.raises(RuntimeError, match='another config'):
+        learning.tune_pretrain(str(tmp_path), 'root', None, results, ['flowe'], [3, 10], 2)
+    assert not any(r['variant'] == 'lr10x' for r in json.loads(sweep.read_text()))
+
+
 def test_pretrain_lr_scale_trains_every_variant_at_the_scaled_lr(tmp_path):
-    """``--pretrain-lr-scale flowe=3``: main and its ablation pretrain at 3x the demo config's
-    lr, in folders of their own; the committed table's results file is refused."""
+    """``--pretrain-lr-scale flowe=2``: main and its ablation pretrain at 2x the demo config's
+    lr instead of the table's x3, in folders of their own; ``--demo-lr`` at x1; the committed
+    table's results file refuses any lr but the table's, and the shared optimizer."""
     from mmengine.config import Config
-    out, results = tmp_path / 'work', tmp_path / 'lr3.json'
+    out, results = tmp_path / 'work', tmp_path / 'lr2.json'
     r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'flowe', '--seeds', '0',
-                  '--parts', 'seg', '--pretrain-lr-scale', 'flowe=3', '--out-dir', str(out),
+                  '--parts', 'seg', '--pretrain-lr-scale', 'flowe=2', '--out-dir', str(out),
                   '--results', str(results)])
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "pretraining lr: the demo configs' times flowe=2" in r.stdout
     base = Config.fromfile(osp.join(REPO, 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_'
                                     'demo-world.py')).optim_wrapper.optimizer.lr
     for variant in ('main', 'no-flow'):
-        cfg = Config.fromfile(str(out / 'runs' / f'flowe-{variant}-s0-lr3x' / 'config.py'))
-        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(3 * base)
+        cfg = Config.fromfile(str(out / 'runs' / f'flowe-{variant}-s0-lr2x' / 'config.py'))
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(2 * base)
         assert cfg.train_dataloader.dataset.sources == 'splits/train_clips.txt'
     assert {rec['variant'] for rec in json.loads(results.read_text())} == {'main', 'no-flow'}
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'flowe', '--seeds', '0',
+                  '--parts', 'seg', '--variants', 'main', '--demo-lr', '--out-dir', str(out),
+                  '--results', str(tmp_path / 'demo.json')])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    cfg = Config.fromfile(str(out / 'runs' / 'flowe-main-s0' / 'config.py'))
+    assert cfg.optim_wrapper.optimizer.lr == pytest.approx(base)
     for bad in (['flowe=0'], ['flowe=x'], ['transitive=3'], ['flowe=3', 'flowe=2']):
         r = run_tool([sys.executable, SCRIPT, '--smoke', '--pretrain-lr-scale', *bad,
                       '--out-dir', str(out), '--results', str(results)])
         assert r.returncode == 2 and 'expected METHOD=SCALE' in r.stderr, bad
-    r = run_tool([sys.executable, SCRIPT, '--smoke', '--pretrain-lr-scale', 'flowe=3',
-                  '--out-dir', str(out)])
-    assert r.returncode == 2 and 'name another --results' in r.stderr
+    for other in (['--pretrain-lr-scale', 'flowe=2'], ['--demo-lr']):
+        r = run_tool([sys.executable, SCRIPT, '--smoke', *other, '--out-dir', str(out)])
+        assert r.returncode == 2 and 'name another --results' in r.stderr, other
+        assert 'the committed table pretrains at flowe=3 hiergroup=0.3 vader=0.3' in r.stderr
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--pretrain-optim', 'shared'])
+    assert r.returncode == 2 and 'not at every demo lr with the shared one' in r.stderr
+
+
+def test_table_lr_scales_are_the_tuning_sweeps_choice():
+    """``TABLE_LR_SCALES``, the table's pretraining lrs, are what ``choose_lr_scale`` picks from
+    the committed sweep on the train clips' tuning split (CACL: x1, so not listed), and
+    ``parse_lr_scales`` overrides them per method."""
+    learning = _learning()
+    sweep = json.loads(open(osp.join(REPO, 'tools/benchmark/results/'
+                                     'learning_tune-pretrain.json')).read())
+    chosen = {m: learning.choose_lr_scale(sweep, m)[0] for m in learning.TUNE_PRETRAIN_METHODS}
+    assert {m: x for m, x in chosen.items() if x != 1} == learning.TABLE_LR_SCALES
+    assert chosen['cacl'] == 1
+    table = learning.TABLE_LR_SCALES
+    assert learning.parse_lr_scales([], table) == table
+    assert learning.parse_lr_scales(['vader=1'], table) == {'flowe': 3.0, 'hiergroup': 0.3}
+    assert learning.parse_lr_scales(['cacl=2'], {}) == {'cacl': 2.0}

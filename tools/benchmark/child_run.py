@@ -70,6 +70,11 @@ def read_stamp(work_dir, config_name):
         return [line.strip() for line in f if line.strip()]
 
 
+class TrainingFailed(RuntimeError):
+    """The training child exited non-zero or left no checkpoint (:func:`train_in_child`): the
+    run itself failed (e.g. its loss turned NaN), as against a refused folder or config."""
+
+
 def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train.log',
                    expect=None, hint=''):
     """Dump ``cfg`` to ``work_dir/config_name`` and train it with ``tools/train.py`` in a child
@@ -85,7 +90,8 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
         hint (str): added to the error message.
 
     Raises:
-        RuntimeError: naming the log, when the child exits non-zero or ``expect`` is missing.
+        TrainingFailed: naming the log, when the child exits non-zero or ``expect`` is missing.
+        RuntimeError: naming the folder, when it holds an unfinished run of another config.
     """
     work_dir = osp.abspath(work_dir)  # the child runs in the repository root
     os.makedirs(work_dir, exist_ok=True)
@@ -108,7 +114,7 @@ def train_in_child(cfg, work_dir, what, config_name='config.py', log_name='train
     log_file = osp.join(work_dir, log_name)
     returncode = run_logged(cmd, log_file)
     if returncode or (expect and not osp.exists(expect)):
-        raise RuntimeError(f'{what} failed (exit {returncode}{hint}): see {log_file}')
+        raise TrainingFailed(f'{what} failed (exit {returncode}{hint}): see {log_file}')
 
 
 def reuse_finished(cfg, work_dir, done, what, config_name='config.py'):

@@ -2,7 +2,7 @@
 (a measurement on the readout frames; only a per-channel weighting is fitted).
 
     python tools/benchmark/instance_vs_class.py [--work work_dirs/learning] [--seed 0]
-        [--iters 300] [--out tools/benchmark/results/instance_vs_class.json]
+        [--iters 300] [--demo-lr] [--out tools/benchmark/results/instance_vs_class.json]
 
 The benchmark world (``mmdense.datasets.demo_world``, version 2) makes the class the *shape*:
 every object's texture is a random crop of a photo from one pool shared by every class and the
@@ -10,7 +10,8 @@ background, with a random tint. The dense objectives make the features of one sc
 agree across views or frames (FlowE, CACL, VADeR) or group the pixels of one region (HierGroup).
 On this world, the features that do that can be the object's own texture, which says nothing of
 its class. This script measures both abilities of every encoder the benchmark trained with
-``--seed`` (``{work}/runs/{method}-{variant}-s{seed}/iter_{iters}.pth``) and of random init of
+``--seed`` (``{work}/runs/{method}-{variant}-s{seed}/iter_{iters}.pth``, with the folder's
+``-lr3x`` tag of ``learning.TABLE_LR_SCALES``, or none with ``--demo-lr``) and of random init of
 each architecture (the same init as the table's random rows):
 
 * **instance**: pairs of object cells of one frame, the same object (positive) or two objects
@@ -186,16 +187,19 @@ def pair_aucs(train, val):
                 learned=float(roc_auc_score(yva, clf.decision_function(xva * xva.shape[1]))))
 
 
-def encoders(work, seed, iters):
+def encoders(work, seed, iters, lr_scales=None):
     """[(method, variant, arch, checkpoint or None)] of the benchmark folder ``work``: random
     init of each architecture, then every run of ``seed`` with a seg readout whose checkpoint
-    of ``iters`` iterations is there (the one ``learning.py`` reads out)."""
+    of ``iters`` iterations is there (the one ``learning.py`` reads out), pretrained at
+    ``lr_scales`` (``learning.py``'s; default its ``TABLE_LR_SCALES``, ``{}``: every demo lr)."""
     import learning as lb
+    lr_scales = lb.TABLE_LR_SCALES if lr_scales is None else lr_scales
     out = [('random', 'main', arch, None) for arch in lb.ARCH_CONFIG]
     for (method, variant), (_, _, arch) in lb.RUNS.items():
         if arch not in lb.ARCH_CONFIG:
             continue  # Transitive's object-patch encoder has no dense readout
-        run = osp.join(work, 'runs', f'{method}-{variant}-s{seed}')
+        tag = lb.lr_tag(lr_scales.get(method, 1.0))
+        run = osp.join(work, 'runs', f'{method}-{variant}-s{seed}{tag}')
         if (method, variant) == ('vader', 'moco-only'):
             ckpts = glob.glob(osp.join(work, 'runs', f'vader-moco-init-s{seed}-mocov2',
                                        'moco_only.pth'))
@@ -219,13 +223,14 @@ def _split(root, split):
     return imgs, sem, np.stack(inst), [n.split('/')[0] for n in names]
 
 
-def measure(work, seed, iters, log=print):
-    """One row per encoder of :func:`encoders`: its instance and class pair AUCs."""
+def measure(work, seed, iters, log=print, lr_scales=None):
+    """One row per encoder of :func:`encoders` (``lr_scales``: its): its instance and class
+    pair AUCs."""
     import numpy as np
     import learning as lb
     root = osp.join(work, 'world')
     splits = [_split(root, s) for s in ('readout_train', 'readout_val')]
-    rows, pairs, todo, t0 = [], {}, encoders(work, seed, iters), time.time()
+    rows, pairs, todo, t0 = [], {}, encoders(work, seed, iters, lr_scales), time.time()
     for k, (method, variant, arch, ckpt) in enumerate(todo):
         enc = lb.build_encoder(arch, ckpt, seed)
         feats = [f.numpy() for f in lb.standardise(
@@ -283,9 +288,10 @@ def table(rows):
 
 def probe_main(argv, doc, out_name, measure, table, **extra):
     """The command line of a measurement on the benchmark's seed encoders (this script's and
-    ``position_share.py``'s): ``--work``, ``--seed``, ``--iters``, ``--out``; runs
-    ``measure(work, seed, iters)``, prints ``table(rows)`` and writes ``{work, seed, iters,
-    **extra, rows}`` to ``--out`` (default ``results/{out_name}``) atomically."""
+    ``position_share.py``'s): ``--work``, ``--seed``, ``--iters``, ``--demo-lr``, ``--out``;
+    runs ``measure(work, seed, iters, lr_scales=...)``, prints ``table(rows)`` and writes
+    ``{work, seed, iters, lr_scales, **extra, rows}`` to ``--out`` (default
+    ``results/{out_name}``) atomically."""
     here = osp.dirname(osp.abspath(__file__))
     repo = osp.dirname(osp.dirname(here))
     parser = argparse.ArgumentParser(description=doc,
@@ -295,6 +301,9 @@ def probe_main(argv, doc, out_name, measure, table, **extra):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--iters', type=int, default=None,
                         help='the runs\' pretraining iterations (default: learning.py\'s)')
+    parser.add_argument('--demo-lr', action='store_true',
+                        help="the runs learning.py --demo-lr made (every method at its demo "
+                        "config's lr); default: the table's TABLE_LR_SCALES")
     parser.add_argument('--out', default=osp.join(here, 'results', out_name))
     args = parser.parse_args(argv)
     if not osp.isdir(osp.join(args.work, 'world')):
@@ -303,14 +312,16 @@ def probe_main(argv, doc, out_name, measure, table, **extra):
     import mmdense  # noqa: F401
     from mmengine.registry import init_default_scope
     init_default_scope('mmdense')
+    import learning
     if args.iters is None:
-        import learning
         args.iters = learning.PRETRAIN_ITERS
-    rows = measure(args.work, args.seed, args.iters)
+    lr_scales = {} if args.demo_lr else learning.TABLE_LR_SCALES
+    rows = measure(args.work, args.seed, args.iters, lr_scales=lr_scales)
     print(table(rows))
     from mmdense.utils.checkpoint import atomic_write_bytes
     atomic_write_bytes(json.dumps(dict(work=args.work, seed=args.seed, iters=args.iters,
-                                       **extra, rows=rows), indent=1).encode(), args.out)
+                                       lr_scales=lr_scales, **extra, rows=rows),
+                                  indent=1).encode(), args.out)
 
 
 def main(argv=None):

@@ -15,12 +15,12 @@ pair, so that FlowE pairs frames 4 apart), at benchmark size
 
 1. pretrains every (method, variant, seed) of :data:`RUNS` from its demo config, adapted to the
    benchmark world (crop sizes, the train clips only, :data:`PRETRAIN_ITERS` iterations with the
-   config's own schedule shape, ``randomness.seed``), through ``tools/train.py`` in a child
-   process; the ``supervised`` row trains each seg architecture's encoder (the dilated
-   ResNet-18, VADeR's ResNet-18 + FPN decoder, HierGroup's hypercolumn) end to end on the train
-   clips' labels (MMSeg, one DeepLab-v1 head, same iterations and batch,
-   :func:`supervised_model`), and, for the object readout, Transitive's ResNet-18 tower on the
-   train clips' object crops and shape labels (the ranker's budget);
+   config's own schedule shape, its lr times :data:`TABLE_LR_SCALES`, ``randomness.seed``),
+   through ``tools/train.py`` in a child process; the ``supervised`` row trains each seg
+   architecture's encoder (the dilated ResNet-18, VADeR's ResNet-18 + FPN decoder, HierGroup's
+   hypercolumn) end to end on the train clips' labels (MMSeg, one DeepLab-v1 head, same
+   iterations and batch, :func:`supervised_model`), and, for the object readout, Transitive's
+   ResNet-18 tower on the train clips' object crops and shape labels (the ranker's budget);
 2. reads every frozen encoder out on the train clips' labels and scores the val clips with
    MMSeg's ``IoUMetric``: a linear 1x1 readout and a DeepLab-v1 3x3 conv readout
    (:class:`ConvReadoutHead`), trained on the frozen features with the one recipe
@@ -46,7 +46,9 @@ are marked in the table and are left out of the ablation signs.
 
 Finished runs are skipped: rerunning continues the table (checkpoints in ``--out-dir``; results
 are written atomically after every run). The readout recipe was chosen on a train/val split of
-the world's *train* clips (``--tune``); the table reports the val clips.
+the world's *train* clips (``--tune``), and so was each self-supervised seg method's pretraining
+lr (``--tune-pretrain``; the table pretrains at :data:`TABLE_LR_SCALES` times its demo config's
+lr); the table reports the val clips.
 """
 import argparse
 import json
@@ -58,8 +60,8 @@ import time
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from child_run import (CHECKPOINT_EVERY, code_version, reuse_finished, scalar_rows,  # noqa: E402
-                       train_in_child, used_versions)
+from child_run import (CHECKPOINT_EVERY, TrainingFailed, code_version,  # noqa: E402
+                       reuse_finished, scalar_rows, train_in_child, used_versions)
 
 RESULTS = osp.join(REPO, 'tools/benchmark/results/learning.json')
 #: the benchmark world (mmdense.datasets.generate_demo_world arguments)
@@ -729,6 +731,12 @@ def load_world_meta(root):
         return json.load(f)['params']
 
 
+def lr_tag(lr_scale):
+    """The run folder's suffix for a pretraining lr of ``lr_scale`` times the demo config's:
+    ``''`` at x1, else e.g. ``'-lr3x'`` (``runs/flowe-main-s0-lr3x``)."""
+    return '' if lr_scale == 1 else f'-lr{lr_scale:g}x'
+
+
 def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', arch=None,
              lr_scale=1.0, split='train'):
     """Train (or resume) one run in a child process; returns its last checkpoint. ``arch``:
@@ -738,8 +746,7 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', a
     tag = '-shared-optim' if optim == 'shared' and method != 'supervised' else ''
     if arch not in (None, RUNS[(method, variant)][2]):
         tag += f'-{arch}'
-    if lr_scale != 1:
-        tag += f'-lr{lr_scale:g}x'
+    tag += lr_tag(lr_scale)
     if split != 'train':
         tag += f'-{split}'
     work_dir = osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}{tag}')
@@ -1244,6 +1251,11 @@ def choose_recipe(rows):
 TUNE_PRETRAIN_METHODS = ('flowe', 'cacl', 'vader', 'hiergroup')
 TUNE_PRETRAIN_SCALES = (0.1, 0.3, 1, 3, 10)
 TUNE_SPLITS = ('readout_tune_train', 'readout_tune_val')
+#: the table's pretraining lr of each self-supervised seg method, as a multiple of its demo
+#: config's: the scale ``--tune-pretrain`` chose on the train clips' tuning split (the committed
+#: ``results/learning_tune-pretrain.json``; CACL's choice is x1). Every variant of the method
+#: (ablations, diagnostics) pretrains at it; ``--pretrain-lr-scale`` / ``--demo-lr`` change it.
+TABLE_LR_SCALES = {'flowe': 3.0, 'vader': 0.3, 'hiergroup': 0.3}
 
 
 def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=READOUT):
@@ -1253,9 +1265,10 @@ def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=RE
     ``scales``, then read out (the table's two seg heads and recipe) on ``tune_train`` and
     scored on ``tune_val``; random init of each architecture is read the same way. The val
     clips are never read. Records (``variant`` ``lr{scale}x``, ``random``'s ``main``) go to
-    ``<results>_tune-pretrain.json``, resumably; a run whose training fails (e.g. a loss that
-    turns NaN at a large lr) is recorded as ``failed`` with its log, and left out of the choice
-    (:func:`choose_lr_scale`). Returns the records."""
+    ``<results>_tune-pretrain.json``, resumably; a run whose training fails (the child exits
+    non-zero, e.g. a loss that turns NaN at a large lr: ``TrainingFailed``) is recorded as
+    ``failed`` with its log, and left out of the choice (:func:`choose_lr_scale`); a refused
+    work folder (another config's run there) stops the sweep unrecorded. Returns the records."""
     out = osp.splitext(results)[0] + '_tune-pretrain.json'
     archs = sorted({RUNS[(m, 'main')][2] for m in methods})
     todo = [('random', 'main', 0, arch) for arch in archs]
@@ -1284,7 +1297,8 @@ def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=RE
         try:
             ckpt = pretrain(method, 'main', seed, root, ucm, out_dir, iters, lr_scale=scale,
                             split='tune_train')
-        except RuntimeError as e:  # recorded and shown, never read out
+        except TrainingFailed as e:  # recorded and shown, never read out; a refused folder
+            # (another config's run) is the user's to resolve and stops the sweep, unrecorded
             log(f'tune-pretrain {method} x{scale:g}: {e}')
             add('pretraining', 'failed', 1)
             return recs
@@ -1336,23 +1350,30 @@ def choose_lr_scale(records, method):
     return float(best[2:-1]), ok[best], ok.get('lr1x', math.nan), mean('random', 'main')
 
 
-def parse_lr_scales(items):
-    """``['flowe=3', ...]`` -> ``{'flowe': 3.0}``; only :data:`TUNE_PRETRAIN_METHODS`, each
-    once, with a positive finite scale (else ValueError naming the item)."""
+def parse_lr_scales(items, base=None):
+    """``['flowe=3', ...]`` -> ``{'flowe': 3.0}`` on top of ``base`` (a dict, e.g.
+    :data:`TABLE_LR_SCALES`; a method at x1 is left out); only :data:`TUNE_PRETRAIN_METHODS`,
+    each once, with a positive finite scale (else ValueError naming the item)."""
     import math
-    out = {}
+    out, seen = dict(base or {}), set()
     for item in items:
         method, _, value = item.partition('=')
         try:
             scale = float(value)
         except ValueError:
             scale = math.nan
-        if method not in TUNE_PRETRAIN_METHODS or method in out or not (
+        if method not in TUNE_PRETRAIN_METHODS or method in seen or not (
                 math.isfinite(scale) and scale > 0):
             raise ValueError(f'{item!r}: expected METHOD=SCALE, METHOD one of '
                              f'{", ".join(TUNE_PRETRAIN_METHODS)} (once each), SCALE > 0')
+        seen.add(method)
         out[method] = scale
-    return out
+    return {m: x for m, x in out.items() if x != 1}
+
+
+def format_lr_scales(scales):
+    """``{'flowe': 3.0}`` -> ``'flowe=3'`` (``'every demo lr'`` when empty)."""
+    return ' '.join(f'{m}={x:g}' for m, x in sorted(scales.items())) or 'every demo lr'
 
 
 def main(argv=None):
@@ -1379,7 +1400,8 @@ def main(argv=None):
     parser.add_argument('--pretrain-optim', choices=('shared', 'config'), default='config',
                         help="'config' (the table): the pretraining rows keep their demo "
                         "config's optimizer; 'shared': they use the supervised row's "
-                        'PRETRAIN_OPTIM (write to another --results)')
+                        'PRETRAIN_OPTIM, at its lr (no TABLE_LR_SCALES; write to another '
+                        '--results)')
     parser.add_argument('--readme', nargs='?', const=osp.join(REPO, 'README.md'),
                         help='also write the table into README.md (between its markers)')
     parser.add_argument('--report-only', action='store_true',
@@ -1392,9 +1414,14 @@ def main(argv=None):
     parser.add_argument('--tune', action='store_true',
                         help='choose the readout recipe on the random encoder and exit')
     parser.add_argument('--pretrain-lr-scale', nargs='+', default=[], metavar='METHOD=SCALE',
-                        help="multiply a self-supervised method's pretraining lr (every variant's) "
-                        'by SCALE, e.g. the one --tune-pretrain chose: flowe=3 (write to another '
-                        '--results)')
+                        help="a self-supervised method's pretraining lr (every variant's), as "
+                        "SCALE times its demo config's, instead of the table's "
+                        f'({format_lr_scales(TABLE_LR_SCALES)}, TABLE_LR_SCALES, chosen by '
+                        '--tune-pretrain); e.g. vader=1 (write to another --results)')
+    parser.add_argument('--demo-lr', action='store_true',
+                        help="every method at its demo config's lr (x1), as every run before "
+                        'the table adopted TABLE_LR_SCALES did (write to another --results); '
+                        '--pretrain-lr-scale applies on top')
     parser.add_argument('--tune-pretrain', nargs='*', type=float, default=None,
                         metavar='SCALE',
                         help='sweep the --methods\' pretraining lr (their demo config\'s, times '
@@ -1404,12 +1431,18 @@ def main(argv=None):
                         help='a tiny world, FlowE and random only, a few iterations (CI)')
     args = parser.parse_args(argv)
     try:
-        lr_scales = parse_lr_scales(args.pretrain_lr_scale)
+        # TABLE_LR_SCALES were tuned for each config's own optimizer, not the shared one
+        lr_scales = parse_lr_scales(args.pretrain_lr_scale, {} if args.demo_lr or
+                                    args.pretrain_optim == 'shared' else TABLE_LR_SCALES)
     except ValueError as e:
         parser.error(f'--pretrain-lr-scale: {e}')
-    if lr_scales and osp.abspath(args.results) == RESULTS:
-        parser.error('--pretrain-lr-scale: the committed table is the demo configs\' lr; '
-                     'name another --results')
+    if (lr_scales != TABLE_LR_SCALES or args.pretrain_optim != 'config') and \
+            osp.abspath(args.results) == RESULTS:
+        # a results file skips the runs it holds: other lrs would mix into the table unseen
+        parser.error(f'--pretrain-lr-scale / --demo-lr / --pretrain-optim: the committed table '
+                     f'pretrains at {format_lr_scales(TABLE_LR_SCALES)} (TABLE_LR_SCALES) with '
+                     f"each config's optimizer, not at {format_lr_scales(lr_scales)} with the "
+                     f'{args.pretrain_optim} one; name another --results')
     bad_only = check_only(args.only, args.methods, args.variants)
     if bad_only:  # a misspelt name ran nothing before, with no error
         parser.error(f'--only: {bad_only}')
@@ -1487,6 +1520,8 @@ def main(argv=None):
                            if r['metric'] in SCORE_METRICS)
         return f'{method}/{variant} seed {seed}: {scores}'
 
+    log(f"pretraining lr: the demo configs' times {format_lr_scales(lr_scales)}"
+        f"{' (TABLE_LR_SCALES)' if lr_scales == TABLE_LR_SCALES else ''}")
     records = run_pending(todo, args.results, lambda recs, t: has_run(recs, *t), run, describe)
     shown = with_baseline(records, baseline)  # the results file keeps only this run's rows
     write_reports(shown, args.results, args.readme)

@@ -3,7 +3,7 @@ the cell's position in the image explains, against the frame's and the class's s
 measurement on the val frames; nothing is fitted).
 
     python tools/benchmark/position_share.py [--work work_dirs/learning] [--seed 0]
-        [--iters 300] [--out tools/benchmark/results/position_share.json]
+        [--iters 300] [--demo-lr] [--out tools/benchmark/results/position_share.json]
 
 The benchmark's record (``tools/benchmark/README.md``) named a likely cause for the dense
 objectives' weak readouts on the demo world: on 64x64 crops (8x8 feature cells), a dense head
@@ -11,7 +11,7 @@ can tell a pixel's positive from its negatives by where the pixel lies in the cr
 features learn a position code rather than content.
 This was measured on VADeR's decoder (first principal component: correlation -0.95 with the
 pixel row). This script measures it for every encoder that ``learning.py`` reads out with
-``--seed`` (``{work}/runs/{method}-{variant}-s{seed}/iter_{iters}.pth``, the encoders of
+``--seed`` (``{work}/runs/{method}-{variant}-s{seed}[-lr3x]/iter_{iters}.pth``, the encoders of
 ``instance_vs_class.encoders``, random init of each architecture first).
 
 For the features the seg readouts read (``learning.build_encoder``; (N, C, h, w) on the
@@ -113,13 +113,14 @@ def shares(feats, sem):
     return out
 
 
-def measure(work, seed, iters, log=print):
-    """One row per encoder of ``instance_vs_class.encoders``: its shares."""
+def measure(work, seed, iters, log=print, lr_scales=None):
+    """One row per encoder of ``instance_vs_class.encoders`` (``lr_scales``: its): its
+    shares."""
     import learning as lb
     from instance_vs_class import cell_labels, encoders
     root = osp.join(work, 'world')
     imgs, sem = lb.read_split(root, 'readout_val')  # sem: (N, H, W) uint8
-    rows, todo, t0 = [], encoders(work, seed, iters), time.time()
+    rows, todo, t0 = [], encoders(work, seed, iters, lr_scales), time.time()
     for k, (method, variant, arch, ckpt) in enumerate(todo):
         enc = lb.build_encoder(arch, ckpt, seed)
         feats = enc.features(imgs, batch_size=16).numpy()
