@@ -198,8 +198,8 @@ def encoders(work, seed, iters, lr_scales=None):
     for (method, variant), (_, _, arch) in lb.RUNS.items():
         if arch not in lb.ARCH_CONFIG:
             continue  # Transitive's object-patch encoder has no dense readout
-        tag = lb.lr_tag(lr_scales.get(method, 1.0))
-        run = osp.join(work, 'runs', f'{method}-{variant}-s{seed}{tag}')
+        run, _ = lb.pretrain_dir(work, method, variant, seed,
+                                 lr_scale=lr_scales.get(method, 1.0))
         if (method, variant) == ('vader', 'moco-only'):
             ckpts = glob.glob(osp.join(work, 'runs', f'vader-moco-init-s{seed}-mocov2',
                                        'moco_only.pth'))

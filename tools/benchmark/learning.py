@@ -731,10 +731,20 @@ def load_world_meta(root):
         return json.load(f)['params']
 
 
-def lr_tag(lr_scale):
-    """The run folder's suffix for a pretraining lr of ``lr_scale`` times the demo config's:
-    ``''`` at x1, else e.g. ``'-lr3x'`` (``runs/flowe-main-s0-lr3x``)."""
-    return '' if lr_scale == 1 else f'-lr{lr_scale:g}x'
+def pretrain_dir(out_dir, method, variant, seed, optim='config', arch=None, lr_scale=1.0,
+                 split='train'):
+    """``(folder, tag)`` of a :func:`pretrain` run: ``{out_dir}/runs/{method}-{variant}-s{seed}``
+    plus its tag, e.g. ``-lr3x`` for a pretraining lr of 3 times the demo config's (none at x1),
+    ``-tune_train`` for the tuning split (the arguments are :func:`pretrain`'s). Analysis tools
+    find the runs through it (``instance_vs_class.encoders``)."""
+    tag = '-shared-optim' if optim == 'shared' and method != 'supervised' else ''
+    if arch not in (None, RUNS[(method, variant)][2]):
+        tag += f'-{arch}'
+    if lr_scale != 1:
+        tag += f'-lr{lr_scale:g}x'
+    if split != 'train':
+        tag += f'-{split}'
+    return osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}{tag}'), tag
 
 
 def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', arch=None,
@@ -742,14 +752,8 @@ def pretrain(method, variant, seed, root, ucm, out_dir, iters, optim='config', a
     """Train (or resume) one run in a child process; returns its last checkpoint. ``arch``:
     the supervised row's encoder (None: its ``r18-d8``, whose folder has no suffix);
     ``lr_scale`` and ``split``: :func:`pretrain_config`'s (folders tagged ``-lr3x``,
-    ``-tune_train``)."""
-    tag = '-shared-optim' if optim == 'shared' and method != 'supervised' else ''
-    if arch not in (None, RUNS[(method, variant)][2]):
-        tag += f'-{arch}'
-    tag += lr_tag(lr_scale)
-    if split != 'train':
-        tag += f'-{split}'
-    work_dir = osp.join(out_dir, 'runs', f'{method}-{variant}-s{seed}{tag}')
+    ``-tune_train``: :func:`pretrain_dir`)."""
+    work_dir, tag = pretrain_dir(out_dir, method, variant, seed, optim, arch, lr_scale, split)
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     init = None
     if (method, variant) == ('vader', 'moco-init'):
