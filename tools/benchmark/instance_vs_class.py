@@ -201,8 +201,7 @@ def encoders(work, seed, iters, lr_scales=None):
         run, _ = lb.pretrain_dir(work, method, variant, seed,
                                  lr_scale=lr_scales.get(method, 1.0))
         if (method, variant) == ('vader', 'moco-only'):
-            ckpts = glob.glob(osp.join(work, 'runs', f'vader-moco-init-s{seed}-mocov2',
-                                       'moco_only.pth'))
+            ckpts = glob.glob(osp.join(lb.mocov2_dir(work, seed), 'moco_only.pth'))
         else:
             ckpts = glob.glob(osp.join(run, f'iter_{iters}.pth'))
         if ckpts:

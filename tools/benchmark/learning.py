@@ -566,10 +566,16 @@ def mocov2_config(seed, root, work_dir, iters):
     return _run_settings(cfg, seed, work_dir, iters)
 
 
+def mocov2_dir(out_dir, seed):
+    """The folder of :func:`mocov2_checkpoint`'s MoCo-v2 run (and of the ``moco-only``
+    control's ``moco_only.pth``); analysis tools find them through it."""
+    return osp.join(out_dir, 'runs', f'vader-moco-init-s{seed}-mocov2')
+
+
 def mocov2_checkpoint(seed, root, out_dir, iters):
     """Train (or reuse) the MoCo-v2 encoder of VADeR's ``moco-init`` / ``moco-only``
     diagnostics (:func:`mocov2_config`); returns its last checkpoint."""
-    work_dir = osp.join(out_dir, 'runs', f'vader-moco-init-s{seed}-mocov2')
+    work_dir = mocov2_dir(out_dir, seed)
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     cfg = mocov2_config(seed, root, work_dir, iters)
     what = f'MoCo-v2 pretraining for vader/moco-init seed {seed}'
