@@ -930,15 +930,20 @@ def test_transitive_ranker_follows_the_pretraining_budget(tmp_path):
         DEFAULT_ITERS = lt.DEFAULT_ITERS
 
         @staticmethod
-        def pretrain_transitive(root, work_dir, seed, variant, iters, log=print):
-            asked.append((osp.basename(work_dir), iters))
+        def pretrain_transitive(root, work_dir, seed, variant, iters, log=print, lr_scale=1.0,
+                                split='train'):
+            asked.append((osp.basename(work_dir), iters, lr_scale, split))
             return osp.join(work_dir, f'iter_{iters}.pth')
 
     world = learning.TransitiveWorld.__new__(learning.TransitiveWorld)
     world.lt, world.root, world.out_dir = FakeLT, str(tmp_path), str(tmp_path)
     world.pretrain('main', 1, 3000)
     world.pretrain('tracking-only', 0, learning.PRETRAIN_ITERS)
-    assert asked == [('transitive-main-s1', 2000), ('transitive-tracking-only-s0', 200)]
+    # another lr, or the tuning split, trains in a folder of its own (as the seg rows do)
+    world.pretrain('main', 0, learning.PRETRAIN_ITERS, 3.0, 'tune_train')
+    assert asked == [('transitive-main-s1', 2000, 1.0, 'train'),
+                     ('transitive-tracking-only-s0', 200, 1.0, 'train'),
+                     ('transitive-main-s0-lr3x-tune_train', 200, 3.0, 'tune_train')]
     assert lt.make_config(iters=200).default_hooks.checkpoint.interval == 200
     assert lt.make_config(iters=2000).default_hooks.checkpoint.interval == 1000
 
@@ -1022,7 +1027,8 @@ def test_transitive_row_records_the_ranking_loss(tmp_path):
         ''.join(json.dumps(r) + '\n' for r in rows))
 
     class FakeWorld:
-        def pretrain(self, variant, seed, iters):
+        def pretrain(self, variant, seed, iters, lr_scale=1.0):
+            assert lr_scale == 1.0
             return str(run / 'iter_20.pth')
 
         def readout(self, checkpoint, seed):
@@ -1143,6 +1149,88 @@ def test_choose_lr_scale_skips_failed_runs_and_picks_the_best_mean():
     assert learning.choose_lr_scale(failed, 'flowe') is None
 
 
+def test_tune_pretrain_sweeps_transitives_ranker_on_the_tuning_split(tmp_path):
+    """``--tune-pretrain`` for Transitive at smoke size: the graph is mined from the tuning
+    split's train clips only, each lr scale trains the ranker at the demo config's lr times the
+    scale, and the object readout trains on the ``tune_train`` clips' object crops and is
+    scored on the ``tune_val`` clips' (never a val clip); the rule picks by object accuracy."""
+    import torch
+    from mmengine.config import Config
+    _learning()
+    import learning_transitive as lt
+    out, results = tmp_path / 'work', tmp_path / 'learning.json'
+    cmd = [sys.executable, SCRIPT, '--smoke', '--methods', 'transitive', '--tune-pretrain',
+           '1', '3', '--out-dir', str(out), '--results', str(results)]
+    r = run_tool(cmd)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    records = json.loads((tmp_path / 'learning_tune-pretrain.json').read_text())
+    by = {(rec['method'], rec['variant'], rec['readout'], rec['metric']): rec['value']
+          for rec in records}
+    for variant in ('lr1x', 'lr3x'):
+        for head in ('object-linear', 'object-nn'):
+            assert 0 <= by[('transitive', variant, f'{head}@r18-patch64', 'accuracy')] <= 100
+        assert ('transitive', variant, 'pretraining', 'loss_last') in by
+    assert ('random', 'main', 'object-linear@r18-patch64', 'accuracy') in by
+    assert not results.exists()
+    assert 'tune-pretrain transitive: lr x' in r.stdout + r.stderr
+    root = str(out / 'world')
+    tune_train = {osp.basename(c) for c in lt.read_clips(root, 'tune_train')}
+    tune_val = {osp.basename(c) for c in lt.read_clips(root, 'tune_val')}
+    # the graph: mined from the tune_train clips only, and it says so
+    graph_dir = out / 'runs' / 'transitive-graph-main-tune_train'
+    graph = json.loads((graph_dir / 'graph.json').read_text())
+    mined = {}
+    for clip in (graph_dir / 'mined').glob('*.json'):
+        mined.update((n['id'], osp.basename(osp.normpath(n['video'])))
+                     for n in json.loads(clip.read_text())['nodes'])
+    assert graph['nodes'] and {n['id'] for n in graph['nodes']} <= set(mined)
+    assert set(mined.values()) == tune_train
+    assert json.loads((graph_dir / 'graph_settings.json').read_text())['split'] == 'tune_train'
+    base = Config.fromfile(lt.BASE_CONFIG).optim_wrapper.optimizer.lr
+    ckpts = {}
+    for scale, tag in ((1, ''), (3, '-lr3x')):
+        run = out / 'runs' / f'transitive-main-s0{tag}-tune_train'
+        cfg = Config.fromfile(str(run / 'transitive_config.py'))
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(base * scale)
+        assert cfg.train_dataloader.dataset.graph_file == str(graph_dir / 'graph.json')
+        ckpts[scale] = torch.load(next(run.glob('iter_*.pth')), map_location='cpu',
+                                  weights_only=False)['state_dict']
+    key = 'backbone.layer4.1.conv2.weight'
+    assert not torch.equal(ckpts[1][key], ckpts[3][key])
+    # the readout's crops: the train clips' objects split by clip into tune_train and tune_val
+    every, _ = lt.object_crops(root, 'train')
+    fit, fit_y = lt.object_crops(root, 'train', clips=tune_train)
+    scored, scored_y = lt.object_crops(root, 'train', clips=tune_val)
+    assert len(fit) and len(scored) and len(fit) + len(scored) == len(every)
+    res = lt.object_readout(root, None, log=lambda s: 0, splits=lt.TUNE_READOUT_SPLITS)
+    assert (res['num_train'], res['num_val']) == (len(fit), len(scored))
+    assert by[('random', 'main', 'object-linear@r18-patch64', 'accuracy')] == \
+        res['object-linear']
+    # a rerun skips the finished sweep
+    r = run_tool(cmd)
+    assert r.returncode == 0 and '3 runs, 3 already in' in r.stdout + r.stderr
+
+
+def test_choose_lr_scale_scores_transitive_by_its_object_readouts():
+    learning = _learning()
+
+    def rows(method, variant, lin, nn):
+        heads = (('object-linear', lin), ('object-nn', nn))
+        losses = () if method == 'random' else ('loss_first', 'loss_last')
+        return [dict(method=method, variant=variant, seed=0, readout=f'{h}@r18-patch64',
+                     metric='accuracy', value=v) for h, v in heads] + [
+            dict(method=method, variant=variant, seed=0, readout='pretraining', metric=m,
+                 value=0.3) for m in losses]
+
+    recs = (rows('transitive', 'lr1x', 30, 28) + rows('transitive', 'lr0.3x', 34, 32) +
+            rows('random', 'main', 29, 27) +
+            # a seg method's mIoU rows never score Transitive
+            [dict(method='flowe', variant='lr1x', seed=0, readout='linear@r18-d8',
+                  metric='mIoU', value=90)])
+    assert learning.choose_lr_scale(recs, 'transitive') == (0.3, 33.0, 29.0, 28.0)
+    assert learning.parse_lr_scales(['transitive=0.3'], {}) == {'transitive': 0.3}
+
+
 def test_tune_pretrain_records_only_failed_training(tmp_path, monkeypatch):
     """``tune_pretrain`` records a run whose training child failed (``TrainingFailed``) as
     ``failed`` and goes on; a refused work folder (another config's run there) stops the sweep
@@ -1195,7 +1283,7 @@ def test_pretrain_lr_scale_trains_every_variant_at_the_scaled_lr(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     cfg = Config.fromfile(str(out / 'runs' / 'flowe-main-s0' / 'config.py'))
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(base)
-    for bad in (['flowe=0'], ['flowe=x'], ['transitive=3'], ['flowe=3', 'flowe=2']):
+    for bad in (['flowe=0'], ['flowe=x'], ['random=3'], ['flowe=3', 'flowe=2']):
         r = run_tool([sys.executable, SCRIPT, '--smoke', '--pretrain-lr-scale', *bad,
                       '--out-dir', str(out), '--results', str(results)])
         assert r.returncode == 2 and 'expected METHOD=SCALE' in r.stderr, bad
@@ -1214,7 +1302,10 @@ def test_table_lr_scales_are_the_tuning_sweeps_choice():
     learning = _learning()
     sweep = json.loads(open(osp.join(REPO, 'tools/benchmark/results/'
                                      'learning_tune-pretrain.json')).read())
-    chosen = {m: learning.choose_lr_scale(sweep, m)[0] for m in learning.TUNE_PRETRAIN_METHODS}
+    swept = {r['method'] for r in sweep} - {'random'}
+    assert {'flowe', 'cacl', 'vader', 'hiergroup'} <= swept <= set(
+        learning.TUNE_PRETRAIN_METHODS)
+    chosen = {m: learning.choose_lr_scale(sweep, m)[0] for m in swept}
     assert {m: x for m, x in chosen.items() if x != 1} == learning.TABLE_LR_SCALES
     assert chosen['cacl'] == 1
     table = learning.TABLE_LR_SCALES

@@ -1123,7 +1123,8 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
         if method == 'random':
             ckpt, work_dir = None, osp.join(out_dir, 'runs', f'random-s{seed}-det{suffix}')
         else:
-            ckpt = tr_world.pretrain(variant, seed, iters) if method == 'transitive' else \
+            ckpt = tr_world.pretrain(variant, seed, iters, lr_scale) \
+                if method == 'transitive' else \
                 pretrain(method, pre_variant, seed, root, ucm, out_dir, iters, optim,
                          lr_scale=lr_scale)
             work_dir = osp.join(osp.dirname(ckpt), f'det{suffix}')
@@ -1150,7 +1151,7 @@ def run_one(method, variant, seed, part, root, ucm, out_dir, iters, recipe, tr_w
             add(readout, metric, value)
         return recs
     if method == 'transitive':
-        ckpt = tr_world.pretrain(variant, seed, iters)
+        ckpt = tr_world.pretrain(variant, seed, iters, lr_scale)
         add_losses(f'pretraining@{TRANSITIVE_ARCH}', ckpt)  # the ranking loss
         for readout, metric, value in tr_world.readout(ckpt, seed):
             add(readout, metric, value)
@@ -1193,13 +1194,15 @@ class TransitiveWorld:
             raise ImportError(f'learning_transitive lacks {missing}')
         self.lt, self.root, self.out_dir = lt, root, out_dir
 
-    def pretrain(self, variant, seed, iters):
-        """Mine the graph and train the ranker for :func:`transitive_iters` of the table's
-        ``iters`` pretraining iterations."""
-        work_dir = osp.join(self.out_dir, 'runs', f'transitive-{variant}-s{seed}')
+    def pretrain(self, variant, seed, iters, lr_scale=1.0, split='train'):
+        """Mine the graph of the ``split`` clips and train the ranker for
+        :func:`transitive_iters` of the table's ``iters`` pretraining iterations, at
+        ``lr_scale`` times the demo config's lr (folders as :func:`pretrain_dir`'s)."""
+        work_dir, _ = pretrain_dir(self.out_dir, 'transitive', variant, seed,
+                                   lr_scale=lr_scale, split=split)
         return self.lt.pretrain_transitive(self.root, work_dir, seed, variant,
                                            transitive_iters(iters, self.lt.DEFAULT_ITERS),
-                                           log=log)
+                                           log=log, lr_scale=lr_scale, split=split)
 
     def pretrain_supervised(self, seed, iters):
         """The object readout's ``supervised`` reference: the same tower trained on the train
@@ -1210,9 +1213,13 @@ class TransitiveWorld:
                                            transitive_iters(iters, self.lt.DEFAULT_ITERS),
                                            log=log)
 
-    def readout(self, checkpoint, seed, config_name='transitive_config.py'):
+    def readout(self, checkpoint, seed, config_name='transitive_config.py', tune=False):
+        """The object readout's records; ``tune``: within the train clips (``tune_train`` ->
+        ``tune_val``, the lr sweep's), else train clips -> val clips."""
         config = None if checkpoint is None else osp.join(osp.dirname(checkpoint), config_name)
-        res = self.lt.object_readout(self.root, checkpoint, config, log=log, seed=seed)
+        res = self.lt.object_readout(self.root, checkpoint, config, log=log, seed=seed,
+                                     splits=self.lt.TUNE_READOUT_SPLITS if tune else
+                                     self.lt.READOUT_SPLITS)
         arch = TRANSITIVE_ARCH
         return [(f'object-linear@{arch}', 'accuracy', res['object-linear']),
                 (f'object-nn@{arch}', 'accuracy', res['object-nn']),
@@ -1257,8 +1264,9 @@ def choose_recipe(rows):
     return (max(ok, key=ok.get), max(ok.values())) if ok else None
 
 
-#: the self-supervised rows whose pretraining lr ``--tune-pretrain`` sweeps (their main setting)
-TUNE_PRETRAIN_METHODS = ('flowe', 'cacl', 'vader', 'hiergroup')
+#: the self-supervised rows whose pretraining lr ``--tune-pretrain`` sweeps (their main setting;
+#: Transitive's is its ranker's, scored by the object readout)
+TUNE_PRETRAIN_METHODS = ('flowe', 'cacl', 'vader', 'hiergroup', 'transitive')
 TUNE_PRETRAIN_SCALES = (0.1, 0.3, 1, 3, 10)
 TUNE_SPLITS = ('readout_tune_train', 'readout_tune_val')
 #: the table's pretraining lr of each self-supervised seg method, as a multiple of its demo
@@ -1266,13 +1274,27 @@ TUNE_SPLITS = ('readout_tune_train', 'readout_tune_val')
 #: ``results/learning_tune-pretrain.json``; CACL's choice is x1). Every variant of the method
 #: (ablations, diagnostics) pretrains at it; ``--pretrain-lr-scale`` / ``--demo-lr`` change it.
 TABLE_LR_SCALES = {'flowe': 3.0, 'vader': 0.3, 'hiergroup': 0.3}
+#: Transitive's object readout heads (``learning_transitive.object_readout``)
+OBJECT_HEADS = ('object-linear', 'object-nn')
+
+
+def tune_scores(method):
+    """``(architecture, readouts, metric)`` by which ``--tune-pretrain`` scores ``method``'s
+    encoder and random init of its architecture: the two seg heads' mIoU, or Transitive's two
+    object readouts' accuracy."""
+    if method == 'transitive':
+        return (TRANSITIVE_ARCH, [f'{h}@{TRANSITIVE_ARCH}' for h in OBJECT_HEADS],
+                'accuracy')
+    arch = RUNS[(method, 'main')][2]
+    return arch, [f'{h}@{arch}' for h in HEADS], 'mIoU'
 
 
 def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=READOUT):
     """Sweep each method's pretraining lr on the tuning split of the *train* clips (issue 17:
     "tune on a train/val split of the demo world's train clips"): the main setting, seed 0,
     pretrained on the ``tune_train`` clips only with its demo config's lr times each of
-    ``scales``, then read out (the table's two seg heads and recipe) on ``tune_train`` and
+    ``scales``, then read out (the table's two seg heads and recipe; Transitive's ranker, its
+    graph mined from the ``tune_train`` clips, by the object readout) on ``tune_train`` and
     scored on ``tune_val``; random init of each architecture is read the same way. The val
     clips are never read. Records (``variant`` ``lr{scale}x``, ``random``'s ``main``) go to
     ``<results>_tune-pretrain.json``, resumably; a run whose training fails (the child exits
@@ -1280,9 +1302,11 @@ def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=RE
     ``failed`` with its log, and left out of the choice (:func:`choose_lr_scale`); a refused
     work folder (another config's run there) stops the sweep unrecorded. Returns the records."""
     out = osp.splitext(results)[0] + '_tune-pretrain.json'
-    archs = sorted({RUNS[(m, 'main')][2] for m in methods})
+    archs = sorted({tune_scores(m)[0] for m in methods})
     todo = [('random', 'main', 0, arch) for arch in archs]
-    todo += [(m, f'lr{s:g}x', 0, 'seg') for m in methods for s in scales]
+    todo += [(m, f'lr{s:g}x', 0, 'object' if m == 'transitive' else 'seg')
+             for m in methods for s in scales]
+    tr_world = TransitiveWorld(root, out_dir) if 'transitive' in methods else None
 
     def is_done(recs, item):
         method, variant, seed, part = item
@@ -1299,14 +1323,19 @@ def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=RE
                              metric=metric, value=value))
 
         if method == 'random':  # part: the architecture
-            for row in seg_readouts(part, None, seed, root, TUNE_SPLITS, recipe):
+            rows = tr_world.readout(None, seed, tune=True) if part == TRANSITIVE_ARCH else \
+                seg_readouts(part, None, seed, root, TUNE_SPLITS, recipe)
+            for row in rows:
                 add(*row)
             return recs
         scale = float(variant[2:-1])
         arch = RUNS[(method, 'main')][2]
         try:
-            ckpt = pretrain(method, 'main', seed, root, ucm, out_dir, iters, lr_scale=scale,
-                            split='tune_train')
+            if method == 'transitive':
+                ckpt = tr_world.pretrain('main', seed, iters, scale, 'tune_train')
+            else:
+                ckpt = pretrain(method, 'main', seed, root, ucm, out_dir, iters,
+                                lr_scale=scale, split='tune_train')
         except TrainingFailed as e:  # recorded and shown, never read out; a refused folder
             # (another config's run) is the user's to resolve and stops the sweep, unrecorded
             log(f'tune-pretrain {method} x{scale:g}: {e}')
@@ -1315,35 +1344,38 @@ def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=RE
         first, last = loss_curve(osp.dirname(ckpt))
         add('pretraining', 'loss_first', first)
         add('pretraining', 'loss_last', last)
-        for row in seg_readouts(arch, ckpt, seed, root, TUNE_SPLITS, recipe):
+        rows = tr_world.readout(ckpt, seed, tune=True) if method == 'transitive' else \
+            seg_readouts(arch, ckpt, seed, root, TUNE_SPLITS, recipe)
+        for row in rows:
             add(*row)
         return recs
 
     def describe(item, recs):
         scores = ', '.join(f"{r['readout']} {r['value']:.1f}" for r in recs
-                           if r['metric'] == 'mIoU')
+                           if r['metric'] in SCORE_METRICS)
         return f'{item[0]}/{item[1]}: {scores or "failed"}'
 
     records = run_pending(todo, out, is_done, run, describe)
     for method in methods:
         chosen = choose_lr_scale(records, method)
         if chosen:
-            log(f'tune-pretrain {method}: lr x{chosen[0]:g} (mean tune-val mIoU {chosen[1]:.2f}; '
-                f'x1 {chosen[2]:.2f}; random init {chosen[3]:.2f})')
+            log(f'tune-pretrain {method}: lr x{chosen[0]:g} (mean tune-val '
+                f'{tune_scores(method)[2]} {chosen[1]:.2f}; x1 {chosen[2]:.2f}; random init '
+                f'{chosen[3]:.2f})')
     return records
 
 
 def choose_lr_scale(records, method):
-    """The rule :func:`tune_pretrain` applies: the lr scale whose encoder's two seg readouts
-    have the best mean tune-val mIoU, among the runs that trained (finite first and last loss).
-    Returns ``(scale, its mean, x1's mean or nan, random init's mean or nan)``, or None."""
+    """The rule :func:`tune_pretrain` applies: the lr scale whose encoder's two readouts
+    (:func:`tune_scores`: the seg heads' mIoU, Transitive's object accuracies) have the best
+    mean on tune-val, among the runs that trained (finite first and last loss). Returns
+    ``(scale, its mean, x1's mean or nan, random init's mean or nan)``, or None."""
     import math
-    arch = RUNS[(method, 'main')][2]
-    heads = [f'{h}@{arch}' for h in HEADS]
+    _, heads, metric = tune_scores(method)
 
     def mean(m, v):
         vals = [r['value'] for r in records if (r['method'], r['variant'], r['metric']) ==
-                (m, v, 'mIoU') and r['readout'] in heads]
+                (m, v, metric) and r['readout'] in heads]
         return sum(vals) / len(vals) if len(vals) == len(heads) else math.nan
 
     by = {}

@@ -37,8 +37,10 @@ Benchmark-size choices and deviations from the paper (issue 17's 2-core budget):
   scale (DIS flow finds no motion on the 24x32 quarter-scale frame); one candidate per frame
   (``step`` 1), tracks of 4 frames (the clips have 6), k-means parents sized to the few
   hundred patches (:data:`CLUSTER`).
-* Schedule: batch 8, SGD lr 0.01 (the demo config), :data:`DEFAULT_ITERS` iterations at the
-  table's 300 pretraining iterations; ``learning.py --iters N`` scales them (N = 3000: 2000).
+* Schedule: batch 8, SGD lr 0.01 (the demo config; ``learning.py --pretrain-lr-scale
+  transitive=X`` scales it, ``--tune-pretrain`` sweeps it on the train clips' tuning split),
+  :data:`DEFAULT_ITERS` iterations at the table's 300 pretraining iterations; ``learning.py
+  --iters N`` scales them (N = 3000: 2000).
 """
 import json
 import os
@@ -67,16 +69,28 @@ PATCH = 64
 DEFAULT_ITERS = 200
 CROP_EXPAND = 1.25
 MIN_VISIBLE_AREA = 64
+#: the object readout's (annotation split, clip split) to train on and to score: the table's
+#: (train clips -> val clips), and the lr sweep's, within the train clips (``tune_train`` ->
+#: ``tune_val``, never a val clip; ``learning.py --tune-pretrain``)
+READOUT_SPLITS = (('train', None), ('val', None))
+TUNE_READOUT_SPLITS = (('train', 'tune_train'), ('train', 'tune_val'))
 
 
-def _train_sources(world_root):
-    split = osp.join(world_root, 'splits', 'train_clips.txt')
-    if not osp.isfile(split):
-        raise FileNotFoundError(f'{split} does not exist: generate the demo world with '
-                                'mmdense.datasets.generate_demo_world')
-    with open(split) as f:
-        clips = [line.strip() for line in f if line.strip()]
-    return [osp.join(world_root, c) for c in clips]  # 'frames/clip_XXX'
+def read_clips(world_root, split='train'):
+    """The clips of ``split`` (``train``, ``val``, ``tune_train``, ``tune_val``): the
+    world's ``splits/<split>_clips.txt`` lines, ``frames/clip_XXX``."""
+    from learning import read_split_lines
+    path = osp.join(world_root, 'splits', f'{split}_clips.txt')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} does not exist: generate the demo world with '
+                                'mmdense.datasets.generate_demo_world (learning.py makes it)')
+    return read_split_lines(world_root, f'{split}_clips')
+
+
+def _train_sources(world_root, split='train'):
+    """The frame folders the graph is mined from: the clips of ``split`` (``train``; the
+    lr sweep's ``tune_train``)."""
+    return [osp.join(world_root, c) for c in read_clips(world_root, split)]
 
 
 def num_parent_clusters(sources):
@@ -88,15 +102,17 @@ def num_parent_clusters(sources):
     return max(2, n_cand // CLUSTER['patches_per_parent'])
 
 
-def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=print):
-    """The transitive graph of the world's train clips in ``graph_dir/graph.json``; returns its
-    path. A graph already there is reused when ``graph_settings.json`` next to it holds these
-    settings (mining, tracking, clustering, variant, clips), and refused with one clear error
-    when it does not."""
+def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=print,
+                      split='train'):
+    """The transitive graph of the world's ``split`` clips (``train``; ``tune_train`` for the
+    lr sweep, which never mines its ``tune_val`` clips) in ``graph_dir/graph.json``; returns
+    its path. A graph already there is reused when ``graph_settings.json`` next to it holds
+    these settings (mining, tracking, clustering, variant, clips), and refused with one clear
+    error when it does not."""
     if variant not in VARIANTS:
         raise ValueError(f'variant must be one of {sorted(VARIANTS)}, not {variant!r}')
     graph_file = osp.join(graph_dir, 'graph.json')
-    sources = _train_sources(world_root)
+    sources = _train_sources(world_root, split)
     num_parents = num_parent_clusters(sources)
     # inter-instance edges join different clips; a world of fewer clips than a child clique
     # (``--smoke``'s) links patches of one clip too
@@ -104,6 +120,8 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
     settings = dict(variant=variant, edges=list(VARIANTS[variant]), mine=MINE, cluster=CLUSTER,
                     track_frames=TRACK_FRAMES, num_parents=num_parents, cross_video=cross,
                     clips=len(sources))
+    if split != 'train':  # the train clips' graphs keep the settings they were mined with
+        settings['split'] = split
     settings_file = osp.join(graph_dir, 'graph_settings.json')
     fix = f'Remove {graph_dir} and the runs trained on it, or use another --out-dir'
     if osp.isfile(graph_file):
@@ -138,10 +156,11 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
     return graph_file
 
 
-def make_config(graph_file=None, seed=0, iters=DEFAULT_ITERS, work_dir=None):
+def make_config(graph_file=None, seed=0, iters=DEFAULT_ITERS, work_dir=None, lr_scale=1.0):
     """The benchmark's Triplet-Siamese config (mmengine ``Config``): the demo config with a
     ResNet-18 tower on 64x64 patches (see the module docstring), ``graph_file``'s pairs,
-    ``randomness.seed = seed`` and ``iters`` iterations."""
+    ``randomness.seed = seed``, ``iters`` iterations and the demo config's SGD lr (0.01) times
+    ``lr_scale``."""
     from mmengine.config import Config
     cfg = Config.fromfile(BASE_CONFIG)
     cfg.model.backbone = dict(type='mmpretrain.ResNet', depth=18, init_cfg=None)
@@ -159,6 +178,7 @@ def make_config(graph_file=None, seed=0, iters=DEFAULT_ITERS, work_dir=None):
         cfg.train_dataloader.dataset.graph_file = graph_file
     cfg.randomness = dict(seed=seed)
     cfg.train_cfg.max_iters = iters
+    cfg.optim_wrapper.optimizer.lr *= lr_scale
     # as every benchmark run: a long run resumes from its last checkpoint
     cfg.default_hooks.checkpoint.interval = min(iters, CHECKPOINT_EVERY)
     cfg.default_hooks.logger.interval = max(1, min(10, iters))
@@ -168,22 +188,28 @@ def make_config(graph_file=None, seed=0, iters=DEFAULT_ITERS, work_dir=None):
 
 
 def pretrain_transitive(world_root, work_dir, seed=0, variant='main', iters=DEFAULT_ITERS,
-                        log=print, graph_dir=None, workers=0):
-    """Graph (cached per world and variant) + Triplet-Siamese training; returns the checkpoint.
+                        log=print, graph_dir=None, workers=0, lr_scale=1.0, split='train'):
+    """Graph (cached per world, variant and split) + Triplet-Siamese training; returns the
+    checkpoint.
 
     Args:
         world_root (str): a generated demo world.
         work_dir (str): the training run's folder (its config, logs, ``iter_<iters>.pth``).
         graph_dir (str, optional): where the graph goes; default
-            ``<parent of work_dir>/transitive-graph-<variant>`` (shared by the seeds).
+            ``<parent of work_dir>/transitive-graph-<variant>`` (shared by the seeds and lrs),
+            with ``-<split>`` for a split other than ``train``.
+        lr_scale (float): the ranker's lr as a multiple of the demo config's
+            (:func:`make_config`).
+        split (str): the clips mined (``train``; ``tune_train`` for the lr sweep).
     """
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
+    suffix = '' if split == 'train' else f'-{split}'
     graph_dir = graph_dir or osp.join(osp.dirname(osp.abspath(work_dir)),
-                                      f'transitive-graph-{variant}')
+                                      f'transitive-graph-{variant}{suffix}')
     t0 = time.perf_counter()
-    graph_file = build_world_graph(world_root, graph_dir, variant, workers, log)
+    graph_file = build_world_graph(world_root, graph_dir, variant, workers, log, split)
     t1 = time.perf_counter()
-    cfg = make_config(osp.abspath(graph_file), seed, iters, osp.abspath(work_dir))
+    cfg = make_config(osp.abspath(graph_file), seed, iters, osp.abspath(work_dir), lr_scale)
     what = f'Triplet-Siamese training ({variant}, seed {seed})'
     if reuse_finished(cfg, work_dir, ckpt, what, 'transitive_config.py'):  # finished, this config
         log(f'{ckpt} exists, skipping training')
@@ -277,21 +303,25 @@ def pretrain_supervised(world_root, work_dir, seed=0, iters=DEFAULT_ITERS, log=p
 
 
 def object_crops(world_root, split, size=PATCH, expand=CROP_EXPAND,
-                 min_area=MIN_VISIBLE_AREA):
+                 min_area=MIN_VISIBLE_AREA, clips=None):
     """Square crops (``size`` x ``size`` BGR) of the demo objects of ``split`` (COCO boxes
     expanded by ``expand`` around their centre; the frame border replicated where the square
     leaves the frame), with their class ids; instances whose visible area is under
-    ``min_area`` pixels are skipped."""
+    ``min_area`` pixels are skipped. ``clips`` (names such as ``clip_003``): only the frames
+    of these clips (the lr sweep's tuning split of the train clips)."""
     import cv2
     from mmdense.datasets.video_io import read_image
     with open(osp.join(world_root, 'annotations', f'instances_{split}.json')) as f:
         coco = json.load(f)
     images = {im['id']: im for im in coco['images']}
     crops, labels, cache = [], [], {}
+    keep = None if clips is None else set(clips)
     for ann in coco['annotations']:
         if ann.get('iscrowd') or ann['area'] < min_area:
             continue
         im = images[ann['image_id']]
+        if keep is not None and im['file_name'].split('/')[0] not in keep:
+            continue
         if im['id'] not in cache:
             cache = {im['id']: read_image(osp.join(world_root, 'frames', im['file_name']))}
         frame = cache[im['id']]
@@ -309,7 +339,8 @@ def object_crops(world_root, split, size=PATCH, expand=CROP_EXPAND,
     return crops, np.asarray(labels)
 
 
-def object_readout(world_root, checkpoint=None, config=None, log=print, seed=0):
+def object_readout(world_root, checkpoint=None, config=None, log=print, seed=0,
+                   splits=READOUT_SPLITS):
     """Object readout of a frozen Transitive encoder (see the module docstring).
 
     Args:
@@ -317,10 +348,13 @@ def object_readout(world_root, checkpoint=None, config=None, log=print, seed=0):
             of the same architecture (the "random" reference row).
         config (str | Config, optional): the training config (``transitive_config.py`` in the
             run's work_dir); None: :func:`make_config`'s architecture.
+        splits: where the readout trains and where it is scored, each ``(annotation split,
+            clip split or None)``: :data:`READOUT_SPLITS` (train clips -> val clips), or
+            :data:`TUNE_READOUT_SPLITS` (the lr sweep's: within the train clips).
 
     Returns:
-        dict: ``object-linear`` and ``object-nn`` (accuracy %, val crops), ``num_train``,
-        ``num_val``, ``effective_rank`` (val crop features).
+        dict: ``object-linear`` and ``object-nn`` (accuracy %, scored crops), ``num_train``,
+        ``num_val``, ``effective_rank`` (scored crop features).
     """
     import torch
     from sklearn.linear_model import LogisticRegression
@@ -332,12 +366,15 @@ def object_readout(world_root, checkpoint=None, config=None, log=print, seed=0):
     enc = DenseEncoder(cfg, checkpoint, use_neck=False)
     t0 = time.perf_counter()
     feats = {}
-    for split in ('train', 'val'):
-        crops, labels = object_crops(world_root, split)
+    for role, (split, clip_split) in zip(('train', 'val'), splits):
+        clips = None if clip_split is None else [
+            osp.basename(c) for c in read_clips(world_root, clip_split)]
+        crops, labels = object_crops(world_root, split, clips=clips)
         if not len(crops):
-            raise ValueError(f'no object crops in {world_root} ({split})')
+            raise ValueError(f'no object crops in {world_root} ({split}'
+                             f'{"" if clip_split is None else ", " + clip_split + " clips"})')
         f = enc.features(crops, batch_size=32).mean((2, 3)).numpy().astype(np.float64)
-        feats[split] = (f, labels)
+        feats[role] = (f, labels)
     (xtr, ytr), (xva, yva) = feats['train'], feats['val']
     scaler = StandardScaler().fit(xtr)
     ztr, zva = scaler.transform(xtr), scaler.transform(xva)
