@@ -1308,6 +1308,12 @@ def test_table_lr_scales_are_the_tuning_sweeps_choice():
     chosen = {m: learning.choose_lr_scale(sweep, m)[0] for m in swept}
     assert {m: x for m, x in chosen.items() if x != 1} == learning.TABLE_LR_SCALES
     assert chosen['cacl'] == 1
+    # Transitive's ranker, swept after the table in a file of its own: the rule picks x0.3, and
+    # the table keeps x1 until it is run whole again (TABLE_LR_SCALES' comment)
+    ranker = json.loads(open(osp.join(REPO, 'tools/benchmark/results/'
+                                      'learning_tune-pretrain_transitive.json')).read())
+    assert learning.choose_lr_scale(ranker, 'transitive')[0] == 0.3
+    assert 'transitive' not in learning.TABLE_LR_SCALES
     table = learning.TABLE_LR_SCALES
     assert learning.parse_lr_scales([], table) == table
     assert learning.parse_lr_scales(['vader=1'], table) == {'flowe': 3.0, 'hiergroup': 0.3}
