@@ -1028,7 +1028,7 @@ def test_transitive_row_records_the_ranking_loss(tmp_path):
 
     class FakeWorld:
         def pretrain(self, variant, seed, iters, lr_scale=1.0):
-            assert lr_scale == 1.0
+            assert lr_scale == 3.0  # --pretrain-lr-scale transitive=3 reaches the ranker
             return str(run / 'iter_20.pth')
 
         def readout(self, checkpoint, seed):
@@ -1036,7 +1036,7 @@ def test_transitive_row_records_the_ranking_loss(tmp_path):
             return [('object-linear@r18-patch64', 'accuracy', 30.0)]
 
     recs = learning.run_one('transitive', 'main', 0, 'object', None, None, str(tmp_path), 300,
-                            None, FakeWorld())
+                            None, FakeWorld(), lr_scale=3.0)
     by = {(r['readout'], r['metric']): r['value'] for r in recs}
     assert by == {('pretraining@r18-patch64', 'loss_first'): 0.32,
                   ('pretraining@r18-patch64', 'loss_last'): 0.05,
@@ -1156,9 +1156,18 @@ def test_tune_pretrain_sweeps_transitives_ranker_on_the_tuning_split(tmp_path):
     scored on the ``tune_val`` clips' (never a val clip); the rule picks by object accuracy."""
     import torch
     from mmengine.config import Config
-    _learning()
+    import re
+    import shutil
+    learning = _learning()
     import learning_transitive as lt
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
+    # the val split is made unreadable first: the sweep must never need it
+    root = learning.make_world(str(out), learning.SMOKE_WORLD, with_ucm=False)[0]
+    val = [osp.basename(c) for c in lt.read_clips(root, 'val')]
+    (out / 'world' / 'annotations' / 'instances_val.json').write_text('not json')
+    (out / 'world' / 'splits' / 'val_clips.txt').write_text('frames/no_such_clip\n')
+    for clip in val:
+        shutil.move(str(out / 'world' / 'frames' / clip), str(tmp_path / clip))
     cmd = [sys.executable, SCRIPT, '--smoke', '--methods', 'transitive', '--tune-pretrain',
            '1', '3', '--out-dir', str(out), '--results', str(results)]
     r = run_tool(cmd)
@@ -1169,11 +1178,10 @@ def test_tune_pretrain_sweeps_transitives_ranker_on_the_tuning_split(tmp_path):
     for variant in ('lr1x', 'lr3x'):
         for head in ('object-linear', 'object-nn'):
             assert 0 <= by[('transitive', variant, f'{head}@r18-patch64', 'accuracy')] <= 100
-        assert ('transitive', variant, 'pretraining', 'loss_last') in by
+        assert ('transitive', variant, 'pretraining@r18-patch64', 'loss_last') in by
     assert ('random', 'main', 'object-linear@r18-patch64', 'accuracy') in by
     assert not results.exists()
     assert 'tune-pretrain transitive: lr x' in r.stdout + r.stderr
-    root = str(out / 'world')
     tune_train = {osp.basename(c) for c in lt.read_clips(root, 'tune_train')}
     tune_val = {osp.basename(c) for c in lt.read_clips(root, 'tune_val')}
     # the graph: mined from the tune_train clips only, and it says so
@@ -1184,7 +1192,7 @@ def test_tune_pretrain_sweeps_transitives_ranker_on_the_tuning_split(tmp_path):
         mined.update((n['id'], osp.basename(osp.normpath(n['video'])))
                      for n in json.loads(clip.read_text())['nodes'])
     assert graph['nodes'] and {n['id'] for n in graph['nodes']} <= set(mined)
-    assert set(mined.values()) == tune_train
+    assert mined and set(mined.values()) <= tune_train
     assert json.loads((graph_dir / 'graph_settings.json').read_text())['split'] == 'tune_train'
     base = Config.fromfile(lt.BASE_CONFIG).optim_wrapper.optimizer.lr
     ckpts = {}
@@ -1206,6 +1214,11 @@ def test_tune_pretrain_sweeps_transitives_ranker_on_the_tuning_split(tmp_path):
     assert (res['num_train'], res['num_val']) == (len(fit), len(scored))
     assert by[('random', 'main', 'object-linear@r18-patch64', 'accuracy')] == \
         res['object-linear']
+    # every readout of the sweep, the trained rankers' too, fitted and scored on those crops
+    counts = re.findall(r"transitive object readout \((.*?)\): .*?'num_train': (\d+), "
+                        r"'num_val': (\d+)", r.stdout + r.stderr)
+    assert len(counts) == 3 and {c[0] for c in counts} >= {'random init'}
+    assert {(int(a), int(b)) for _, a, b in counts} == {(len(fit), len(scored))}
     # a rerun skips the finished sweep
     r = run_tool(cmd)
     assert r.returncode == 0 and '3 runs, 3 already in' in r.stdout + r.stderr
@@ -1222,12 +1235,12 @@ def test_choose_lr_scale_scores_transitive_by_its_object_readouts():
             dict(method=method, variant=variant, seed=0, readout='pretraining', metric=m,
                  value=0.3) for m in losses]
 
-    recs = (rows('transitive', 'lr1x', 30, 28) + rows('transitive', 'lr0.3x', 34, 32) +
+    # the heads disagree (x1 wins linear, x0.3 the mean); a mIoU record never scores Transitive
+    recs = (rows('transitive', 'lr1x', 35, 25) + rows('transitive', 'lr0.3x', 34, 32) +
             rows('random', 'main', 29, 27) +
-            # a seg method's mIoU rows never score Transitive
-            [dict(method='flowe', variant='lr1x', seed=0, readout='linear@r18-d8',
-                  metric='mIoU', value=90)])
-    assert learning.choose_lr_scale(recs, 'transitive') == (0.3, 33.0, 29.0, 28.0)
+            [dict(method='transitive', variant='lr1x', seed=0,
+                  readout='object-nn@r18-patch64', metric='mIoU', value=90)])
+    assert learning.choose_lr_scale(recs, 'transitive') == (0.3, 33.0, 30.0, 28.0)
     assert learning.parse_lr_scales(['transitive=0.3'], {}) == {'transitive': 0.3}
 
 
@@ -1257,6 +1270,30 @@ def test_tune_pretrain_records_only_failed_training(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match='another config'):
         learning.tune_pretrain(str(tmp_path), 'root', None, results, ['flowe'], [3, 10], 2)
     assert not any(r['variant'] == 'lr10x' for r in json.loads(sweep.read_text()))
+
+    # Transitive's failed ranker too: recorded in its object part, so a rerun skips it
+    tried = []
+
+    class FailingWorld:
+        def __init__(self, root, out_dir):
+            pass
+
+        def pretrain(self, variant, seed, iters, lr_scale, split):
+            tried.append((lr_scale, split))
+            raise TrainingFailed('Triplet-Siamese training failed (exit 1): see train.log')
+
+        def readout(self, checkpoint, seed, tune=False):
+            assert tune and checkpoint is None
+            return [('object-linear@r18-patch64', 'accuracy', 25.0)]
+
+    monkeypatch.setattr(learning, 'TransitiveWorld', FailingWorld)
+    for _ in range(2):
+        recs = learning.tune_pretrain(str(tmp_path), 'root', None, results, ['transitive'],
+                                      [3], 2)
+    assert tried == [(3.0, 'tune_train')]
+    assert [(r['readout'], r['metric']) for r in recs if r['method'] == 'transitive'] == [
+        ('pretraining@r18-patch64', 'failed')]
+    assert learning.choose_lr_scale(recs, 'transitive') is None
 
 
 def test_pretrain_lr_scale_trains_every_variant_at_the_scaled_lr(tmp_path):

@@ -48,7 +48,7 @@ Finished runs are skipped: rerunning continues the table (checkpoints in ``--out
 are written atomically after every run). The readout recipe was chosen on a train/val split of
 the world's *train* clips (``--tune``), and so was each self-supervised seg method's pretraining
 lr (``--tune-pretrain``; the table pretrains at :data:`TABLE_LR_SCALES` times its demo config's
-lr; Transitive's ranker lr is swept too since, and the table keeps its demo lr, see
+lr; Transitive's ranker lr is swept too since ``0306d98``, and the table keeps its demo lr, see
 :data:`TABLE_LR_SCALES`); the table reports the val clips.
 """
 import argparse
@@ -1284,14 +1284,16 @@ OBJECT_HEADS = ('object-linear', 'object-nn')
 
 
 def tune_scores(method):
-    """``(architecture, readouts, metric)`` by which ``--tune-pretrain`` scores ``method``'s
-    encoder and random init of its architecture: the two seg heads' mIoU, or Transitive's two
-    object readouts' accuracy."""
+    """``(architecture, readouts, metric, training readout)`` by which ``--tune-pretrain``
+    scores ``method``'s encoder and random init of its architecture: the two seg heads' mIoU,
+    or Transitive's two object readouts' accuracy; the training's loss (or failure) is recorded
+    under the training readout, of the same part (:func:`part_of`) as the scores, as in the
+    table."""
     if method == 'transitive':
         return (TRANSITIVE_ARCH, [f'{h}@{TRANSITIVE_ARCH}' for h in OBJECT_HEADS],
-                'accuracy')
+                'accuracy', f'pretraining@{TRANSITIVE_ARCH}')
     arch = RUNS[(method, 'main')][2]
-    return arch, [f'{h}@{arch}' for h in HEADS], 'mIoU'
+    return arch, [f'{h}@{arch}' for h in HEADS], 'mIoU', 'pretraining'
 
 
 def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=READOUT):
@@ -1344,11 +1346,11 @@ def tune_pretrain(out_dir, root, ucm, results, methods, scales, iters, recipe=RE
         except TrainingFailed as e:  # recorded and shown, never read out; a refused folder
             # (another config's run) is the user's to resolve and stops the sweep, unrecorded
             log(f'tune-pretrain {method} x{scale:g}: {e}')
-            add('pretraining', 'failed', 1)
+            add(tune_scores(method)[3], 'failed', 1)  # this item's part: done, not retried
             return recs
         first, last = loss_curve(osp.dirname(ckpt))
-        add('pretraining', 'loss_first', first)
-        add('pretraining', 'loss_last', last)
+        add(tune_scores(method)[3], 'loss_first', first)
+        add(tune_scores(method)[3], 'loss_last', last)
         rows = tr_world.readout(ckpt, seed, tune=True) if method == 'transitive' else \
             seg_readouts(arch, ckpt, seed, root, TUNE_SPLITS, recipe)
         for row in rows:
@@ -1376,7 +1378,7 @@ def choose_lr_scale(records, method):
     mean on tune-val, among the runs that trained (finite first and last loss). Returns
     ``(scale, its mean, x1's mean or nan, random init's mean or nan)``, or None."""
     import math
-    _, heads, metric = tune_scores(method)
+    _, heads, metric, _ = tune_scores(method)
 
     def mean(m, v):
         vals = [r['value'] for r in records if (r['method'], r['variant'], r['metric']) ==
