@@ -1207,8 +1207,8 @@ def test_tune_pretrain_sweeps_transitives_ranker_on_the_tuning_split(tmp_path):
     assert not torch.equal(ckpts[1][key], ckpts[3][key])
     # the readout's crops: the train clips' objects split by clip into tune_train and tune_val
     every, _ = lt.object_crops(root, 'train')
-    fit, fit_y = lt.object_crops(root, 'train', clips=tune_train)
-    scored, scored_y = lt.object_crops(root, 'train', clips=tune_val)
+    fit, _ = lt.object_crops(root, 'train', clips=tune_train)
+    scored, _ = lt.object_crops(root, 'train', clips=tune_val)
     assert len(fit) and len(scored) and len(fit) + len(scored) == len(every)
     res = lt.object_readout(root, None, log=lambda s: 0, splits=lt.TUNE_READOUT_SPLITS)
     assert (res['num_train'], res['num_val']) == (len(fit), len(scored))
@@ -1232,8 +1232,8 @@ def test_choose_lr_scale_scores_transitive_by_its_object_readouts():
         losses = () if method == 'random' else ('loss_first', 'loss_last')
         return [dict(method=method, variant=variant, seed=0, readout=f'{h}@r18-patch64',
                      metric='accuracy', value=v) for h, v in heads] + [
-            dict(method=method, variant=variant, seed=0, readout='pretraining', metric=m,
-                 value=0.3) for m in losses]
+            dict(method=method, variant=variant, seed=0, readout='pretraining@r18-patch64',
+                 metric=m, value=0.3) for m in losses]
 
     # the heads disagree (x1 wins linear, x0.3 the mean); a mIoU record never scores Transitive
     recs = (rows('transitive', 'lr1x', 35, 25) + rows('transitive', 'lr0.3x', 34, 32) +

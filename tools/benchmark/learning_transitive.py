@@ -78,13 +78,14 @@ TUNE_READOUT_SPLITS = (('train', 'tune_train'), ('train', 'tune_val'))
 
 def read_clips(world_root, split='train'):
     """The clips of ``split`` (``train``, ``val``, ``tune_train``, ``tune_val``): the
-    world's ``splits/<split>_clips.txt`` lines, ``frames/clip_XXX``."""
+    world's ``splits/<split>_clips.txt`` lines, ``frames/clip_XXX`` (read by
+    ``learning.read_split_lines``, as ``learning_det`` reads its splits)."""
+    from learning import read_split_lines
     path = osp.join(world_root, 'splits', f'{split}_clips.txt')
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} does not exist: generate the demo world with '
                                 'mmdense.datasets.generate_demo_world (learning.py makes it)')
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
+    return read_split_lines(world_root, f'{split}_clips')
 
 
 def _train_sources(world_root, split='train'):
