@@ -143,6 +143,22 @@ def test_mine_video_crops_the_227_box_around_the_moving_object(tmp_path, size, s
         np.testing.assert_array_equal(cv2.imread(node['path']), want)
 
 
+def test_nearest_same_class_looks_only_across_clips():
+    """The graph-content benchmark's nearest neighbour: another clip's item, on standardised
+    features."""
+    from helpers import REPO
+    sys.path.insert(0, f'{REPO}/tools/benchmark')
+    import transitive_graph_content as tgc
+    # items 0 / 1 of clip a are each other's nearest, of other classes; across clips each
+    # item's nearest has its class
+    x = np.array([[0., 0.], [0., 0.2], [0., -1.], [0., 1.2], [5., 5.], [5., 5.2]])
+    cls = np.array([1, 2, 1, 2, 3, 3])
+    clips = np.array(['a', 'a', 'b', 'b', 'c', 'd'])
+    assert tgc.nearest_same_class(x, cls, clips) == 1.0
+    assert tgc.nearest_same_class(x, cls, np.array(list('abcdef'))) < 1.0
+    assert tgc.chance_agreement(np.array([1, 1, 2, 2])) == 0.5
+
+
 def test_ranking_loss_and_distractors():
     g = torch.Generator().manual_seed(0)
     a, p, n = (torch.randn(6, 8, generator=g) for _ in range(3))
@@ -558,6 +574,40 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
     assert fig['patches'] == len(starts) and fig['box_sides'] == [side]
     assert abs(fig['foreground'] - fg_box) < 1e-9 and fig['tracks_end_on_start_object'] == 1
     assert set(fig['reclustered']) == {'hog'} and 0 <= fig['same_class_by_chance'] <= 1
+    mm = fig['moving_mask']
+    assert 0 < mm['share'] < 1 and 0 <= mm['on_objects'] <= 1 and 0 <= mm['of_objects'] <= 1
+    assert mm['components'] >= 1
+    # nearest neighbours, on the patches with an object and on crops centred on that object:
+    # the crop is the object readout's, of the main object's visible pixels, so its centre
+    # pixel shows that object (instance map cropped the same way)
+    shown = [n for n in starts if main_object(n)]
+    nn = fig['nearest_neighbour']
+    assert nn['patches'] == len(shown) > 0 and set(nn['mined']) == set(nn['object_centred']) \
+        == {'hog'} and all(0 <= v <= 1 for v in [*nn['mined'].values(),
+                                                 *nn['object_centred'].values()])
+    for n in shown[:5]:
+        k = main_object(n)
+        inst = instances(n)[0]
+        ys, xs = np.nonzero(inst == k)
+        bbox = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+        frame = cv2.imread(osp.join(n['video'], f"{n['frame']:05d}.png"))
+        crop = tgc.centred_crop(demo_world, n, k)
+        assert crop.shape == (96, 96, 3)
+        assert np.array_equal(crop, lt.square_crop(frame, bbox, 96))
+        ids = lt.square_crop(np.repeat((inst == k).astype(np.uint8)[..., None] * 255, 3, 2),
+                             bbox, 96)
+        assert ids[40:56, 40:56].mean() > 127  # the object fills the crop's centre
+    # --mine --box: a graph mined with another box side, its settings kept; --box needs --mine
+    other = str(tmp_path / 'g20')
+    fig20 = tgc.main([other, demo_world, '--label', 'b20', '--mine', '--box', '20',
+                      '--results', str(tmp_path / 'content.json')])
+    assert fig20['box_sides'] == [20]
+    with open(osp.join(other, 'graph_settings.json')) as f:
+        assert json.load(f)['mine'] == dict(lt.MINE, box=20, box_ref=0)
+    with open(tmp_path / 'content.json') as f:
+        assert json.load(f)['b20']['box_sides'] == [20]
+    with pytest.raises(SystemExit):
+        tgc.main([other, demo_world, '--label', 'b20', '--box', '20'])
     # a graph that exists is reused, not rebuilt
     mtime = os.stat(graph_file).st_mtime_ns
     assert lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0) \

@@ -199,11 +199,13 @@ def track_node(node, out_dir, track_frames=30, patch=96, src=None, scale=1.0):
                 path=_write_patch(img, out_dir, node_id), track_of=node['id'])
 
 
-def hog_features(paths):
-    """HOG descriptors (the "HOG features for clustering" ablation) of 96x96 patches."""
+def hog_features(patches):
+    """HOG descriptors (the "HOG features for clustering" ablation) of 96x96 patches: their
+    paths, or the BGR patches themselves. Returns (N, 4356) float32."""
     hog = cv2.HOGDescriptor((96, 96), (16, 16), (8, 8), (8, 8), 9)
-    return np.stack([hog.compute(cv2.cvtColor(cv2.imread(p), cv2.COLOR_BGR2GRAY)).ravel()
-                     for p in paths]).astype(np.float32)
+    return np.stack([hog.compute(cv2.cvtColor(cv2.imread(p) if isinstance(p, str) else p,
+                                              cv2.COLOR_BGR2GRAY)).ravel()
+                     for p in patches]).astype(np.float32)
 
 
 def mutual_cliques(neighbours, group=4):

@@ -104,12 +104,14 @@ def num_parent_clusters(sources):
 
 
 def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=print,
-                      split='train'):
+                      split='train', mine=None):
     """The transitive graph of the world's ``split`` clips (``train``; ``tune_train`` for the
     lr sweep, which never mines its ``tune_val`` clips) in ``graph_dir/graph.json``; returns
     its path. A graph already there is reused when ``graph_settings.json`` next to it holds
     these settings (mining, tracking, clustering, variant, clips), and refused with one clear
-    error when it does not."""
+    error when it does not. ``mine``: mining settings other than :data:`MINE` (``mine_video``'s
+    keywords; ``transitive_graph_content.py --box``, a diagnostic)."""
+    mine = MINE if mine is None else mine
     if variant not in VARIANTS:
         raise ValueError(f'variant must be one of {sorted(VARIANTS)}, not {variant!r}')
     graph_file = osp.join(graph_dir, 'graph.json')
@@ -118,7 +120,7 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
     # inter-instance edges join different clips; a world of fewer clips than a child clique
     # (``--smoke``'s) links patches of one clip too
     cross = len(sources) >= CLUSTER['group']
-    settings = dict(variant=variant, edges=list(VARIANTS[variant]), mine=MINE, cluster=CLUSTER,
+    settings = dict(variant=variant, edges=list(VARIANTS[variant]), mine=mine, cluster=CLUSTER,
                     track_frames=TRACK_FRAMES, num_parents=num_parents, cross_video=cross,
                     clips=len(sources))
     if split != 'train':  # the train clips' graphs keep the settings they were mined with
@@ -151,7 +153,7 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
             'inter-instance edges inside a clip too')
     summary = build_graph(sources, graph_dir, 'hog', None, TRACK_FRAMES, num_parents,
                           CLUSTER['min_parent'], CLUSTER['knn'], CLUSTER['group'],
-                          VARIANTS[variant], workers, dict(MINE), cross_video=cross)
+                          VARIANTS[variant], workers, dict(mine), cross_video=cross)
     summary['seconds'] = round(time.perf_counter() - t0, 1)
     log(f'transitive graph ({variant}): {json.dumps(summary)}')
     return graph_file
@@ -310,7 +312,6 @@ def object_crops(world_root, split, size=PATCH, expand=CROP_EXPAND,
     leaves the frame), with their class ids; instances whose visible area is under
     ``min_area`` pixels are skipped. ``clips`` (names such as ``clip_003``): only the frames
     of these clips (the lr sweep's tuning split of the train clips)."""
-    import cv2
     from mmdense.datasets.video_io import read_image
     with open(osp.join(world_root, 'annotations', f'instances_{split}.json')) as f:
         coco = json.load(f)
@@ -325,19 +326,26 @@ def object_crops(world_root, split, size=PATCH, expand=CROP_EXPAND,
             continue
         if im['id'] not in cache:
             cache = {im['id']: read_image(osp.join(world_root, 'frames', im['file_name']))}
-        frame = cache[im['id']]
-        x, y, w, h = ann['bbox']
-        side = max(w, h) * expand
-        cx, cy = x + w / 2, y + h / 2
-        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-        s = max(2, int(round(side)))
-        pad = s
-        padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        crop = padded[y0 + pad:y0 + pad + s, x0 + pad:x0 + pad + s]
-        crops.append(cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA
-                                if s > size else cv2.INTER_LINEAR))
+        crops.append(square_crop(cache[im['id']], ann['bbox'], size, expand))
         labels.append(int(ann['category_id']))
     return crops, np.asarray(labels)
+
+
+def square_crop(frame, bbox, size=PATCH, expand=CROP_EXPAND):
+    """The object readout's crop of one object: the square of side ``expand`` x the longer side
+    of ``bbox`` (x, y, w, h) around its centre, the frame border replicated where the square
+    leaves the frame, resized to ``size`` x ``size``."""
+    import cv2
+    x, y, w, h = bbox
+    side = max(w, h) * expand
+    cx, cy = x + w / 2, y + h / 2
+    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    s = max(2, int(round(side)))
+    pad = s
+    padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    crop = padded[y0 + pad:y0 + pad + s, x0 + pad:x0 + pad + s]
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA
+                      if s > size else cv2.INTER_LINEAR)
 
 
 def object_readout(world_root, checkpoint=None, config=None, log=print, seed=0,

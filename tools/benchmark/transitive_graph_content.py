@@ -2,7 +2,8 @@
 instance and class maps (issue 17: Transitive's rows stay at random init's level).
 
     .venv/bin/python tools/benchmark/transitive_graph_content.py GRAPH_DIR WORLD --label since \
-        [--encoder NAME=CONFIG,CHECKPOINT ...] [--results tools/benchmark/results/X.json]
+        [--encoder NAME=CONFIG,CHECKPOINT ...] [--results tools/benchmark/results/X.json] \
+        [--mine [--box PX]]
 
 GRAPH_DIR is a ``build_world_graph`` folder (``graph.json`` and ``mined/``), WORLD the demo world
 it was mined from. For the mined patches: the foreground share of the box, the objects with at
@@ -13,8 +14,17 @@ kind: how often two patches of different clips show main objects of one shape cl
 two patches drawn at random. Then the mined patches are clustered again, as the benchmark does
 (``cluster_nodes`` with :data:`learning_transitive.CLUSTER`, patches of different clips), with
 HOG (the benchmark's feature) and each ``--encoder``'s pooled last stage (``random``: random
-init), and the same class agreement is measured on the edges that gives. Figures are appended to
-``--results`` under ``--label`` (atomically).
+init), and the same class agreement is measured on the edges that gives. Last, with each of those
+features, the nearest neighbour of every mined patch among other clips' patches (standardised
+features): how often it shows a main object of the same class, on the mined patches and on
+object-centred crops of the same main objects (the object readout's crop of the object's visible
+pixels, ``learning_transitive.square_crop``): what the box's placement costs the features. And
+what the mining's moving-pixel mask holds: its share of the frame, of objects, its components.
+Figures are appended to ``--results`` under ``--label`` (atomically).
+
+``--mine`` mines GRAPH_DIR first from WORLD's train clips (``build_world_graph``, main
+variant; reused when it was mined with the same settings), with the benchmark's box or, with
+``--box PX``, a square of PX frame pixels (a diagnostic: is the box's size the limit?).
 """
 import argparse
 import glob
@@ -77,7 +87,7 @@ def measure(graph_dir, world, encoders=(), log=print):
     c = {k: content(world, n) for k, n in nodes.items()}
     starts = sorted(k for k, n in nodes.items() if 'track_of' not in n)
     cls = np.array([c[k]['cls'] for k in starts])
-    chance = float(sum(np.mean(cls == v)**2 for v in np.unique(cls)))
+    chance = chance_agreement(cls)
     intra, inter = graph['edges']['intra'], graph['edges']['inter']
     out = dict(
         patches=len(starts), box_sides=sorted({int(nodes[k]['box'][2]) for k in starts}),
@@ -99,27 +109,98 @@ def measure(graph_dir, world, encoders=(), log=print):
             n=len(pairs), across_clips=len(cross),
             same_class=float(np.mean([c[a]['cls'] == c[b]['cls'] for a, b in cross]))
             if cross else None)
-    out['reclustered'] = recluster(world, nodes, starts, cls, encoders, lt)
+    out['moving_mask'] = motion_content(world, [nodes[k] for k in starts], lt)
+    import cv2
+    encoders = [(name, _encoder(spec, lt)) for name, spec in encoders]
+    mined = [cv2.imread(nodes[k]['path']) for k in starts]
+    feats = features(mined, encoders, lt)
+    out['reclustered'] = recluster(world, nodes, starts, cls, feats, lt)
+    # the nearest neighbours, on the patches that show an object, and on centred crops of it
+    has = [i for i, k in enumerate(starts) if c[k]['main']]
+    centred = [centred_crop(world, nodes[starts[i]], c[starts[i]]['main']) for i in has]
+    clips = np.array([c[starts[i]]['clip'] for i in has])
+    out['nearest_neighbour'] = dict(
+        patches=len(has), same_class_by_chance=chance_agreement(cls[has]),
+        mined={k: nearest_same_class(v[has], cls[has], clips) for k, v in feats.items()},
+        object_centred={k: nearest_same_class(v, cls[has], clips)
+                        for k, v in features(centred, encoders, lt).items()})
     log(json.dumps(out, indent=1))
     return out
 
 
-def recluster(world, nodes, starts, cls, encoders, lt):
-    """Class agreement of the inter edges that ``cluster_nodes`` makes from each feature."""
+def motion_content(world, starts, lt):
+    """What the mining's moving-pixel mask (``moving_mask`` at the benchmark's ``MINE`` scale,
+    frame t against t + 1) holds on the mined frames: its share of the frame, the share of its
+    pixels on objects (precision), the share of object pixels in it (recall) and its
+    8-connected components, each a mean over the frames."""
     import cv2
-    from mmdense.datasets.transitive import cluster_nodes, hog_features
-    paths = [nodes[k]['path'] for k in starts]
-    feats = {'hog': hog_features(paths)}
-    if encoders:
-        import torch
-        from mmdense.evaluation import DenseEncoder
-        patches = [cv2.resize(cv2.imread(p), (lt.PATCH, lt.PATCH), interpolation=cv2.INTER_AREA)
-                   for p in paths]
-        for name, spec in encoders:
-            torch.manual_seed(0)
-            enc = DenseEncoder(lt.make_config(), None, use_neck=False) if spec == 'random' \
-                else DenseEncoder(*spec.split(','), use_neck=False)
-            feats[name] = enc.features(patches, 32).mean((2, 3)).numpy()
+    from mmdense.datasets.transitive import moving_mask
+    from mmdense.datasets.video_io import read_image
+    rows = []
+    for n in starts:
+        a, b = (read_image(osp.join(n['video'], f"{n['frame'] + i:05d}.png")) for i in (0, 1))
+        mask = moving_mask(a, b, lt.MINE['scale'], lt.MINE.get('thr', 1.0))
+        fg = cv2.resize((_maps(world, n)[1] > 0).astype(np.uint8), mask.shape[::-1],
+                        interpolation=cv2.INTER_NEAREST) > 0
+        rows.append((mask.mean(), (mask & fg).sum() / max(1, mask.sum()),
+                     (mask & fg).sum() / max(1, fg.sum()),
+                     cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[0] - 1))
+    share, precision, recall, components = np.mean(rows, 0).tolist() if rows else [None] * 4
+    return dict(share=share, on_objects=precision, of_objects=recall, components=components)
+
+
+def chance_agreement(cls):
+    """How often two items drawn at random (with replacement) share their class."""
+    return float(sum(np.mean(cls == v)**2 for v in np.unique(cls)))
+
+
+def _encoder(spec, lt):
+    """A frozen :class:`DenseEncoder`: ``random`` (the benchmark tower at random init, seed 0)
+    or ``CONFIG,CHECKPOINT``."""
+    import torch
+    from mmdense.evaluation import DenseEncoder
+    torch.manual_seed(0)
+    return DenseEncoder(lt.make_config(), None, use_neck=False) if spec == 'random' \
+        else DenseEncoder(*spec.split(','), use_neck=False)
+
+
+def features(patches, encoders, lt):
+    """Each feature of 96x96 BGR ``patches``: ``hog`` (the benchmark's clustering feature) and
+    every encoder's pooled last stage on the patches resized to the tower's input."""
+    import cv2
+    from mmdense.datasets.transitive import hog_features
+    feats = {'hog': hog_features(patches)}
+    small = [cv2.resize(p, (lt.PATCH, lt.PATCH), interpolation=cv2.INTER_AREA) for p in patches]
+    for name, enc in encoders:
+        feats[name] = enc.features(small, 32).mean((2, 3)).numpy()
+    return feats
+
+
+def centred_crop(world, node, main, size=96):
+    """The object readout's crop (``learning_transitive.square_crop``) of instance ``main`` in
+    ``node``'s frame: its visible pixels' box grown by ``CROP_EXPAND``, at ``size`` px."""
+    import learning_transitive as lt
+    from mmdense.datasets.video_io import read_image
+    _, inst, _ = _maps(world, node)
+    ys, xs = np.nonzero(inst == main)
+    bbox = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    frame = read_image(osp.join(node['video'], f"{node['frame']:05d}.png"))
+    return lt.square_crop(frame, bbox, size)
+
+
+def nearest_same_class(x, cls, clips):
+    """Share of items whose nearest neighbour (Euclidean, standardised features) among the
+    items of other clips has the same class."""
+    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    sq = (x**2).sum(1)
+    dist = sq[:, None] + sq[None] - 2 * x @ x.T
+    dist[clips[:, None] == clips[None]] = np.inf
+    return float(np.mean(cls[dist.argmin(1)] == cls))
+
+
+def recluster(world, nodes, starts, cls, feats, lt):
+    """Class agreement of the inter edges that ``cluster_nodes`` makes from each feature."""
+    from mmdense.datasets.transitive import cluster_nodes
     num_parents = lt.num_parent_clusters(lt._train_sources(world))  # as build_world_graph
     videos = [nodes[k]['video'] for k in starts]
     out = {}
@@ -141,7 +222,19 @@ def main(argv=None):
     parser.add_argument('--encoder', action='append', default=[],
                         help="NAME=CONFIG,CHECKPOINT or NAME=random: cluster with its features too")
     parser.add_argument('--results', default=None)
+    parser.add_argument('--mine', action='store_true',
+                        help="mine GRAPH_DIR first from WORLD's train clips (reused when mined "
+                        'with the same settings)')
+    parser.add_argument('--box', type=int, default=None,
+                        help='with --mine: a mined box of this many frame pixels instead of the '
+                        "benchmark's (the paper's 227 of a 400 px short side)")
     args = parser.parse_args(argv)
+    if args.box is not None and not args.mine:
+        parser.error('--box sets the mined box of --mine: add --mine')
+    if args.mine:
+        import learning_transitive as lt
+        mine = None if args.box is None else dict(lt.MINE, box=args.box, box_ref=0)
+        lt.build_world_graph(args.world, args.graph_dir, 'main', mine=mine)
     encoders = [tuple(e.split('=', 1)) for e in args.encoder]
     out = measure(args.graph_dir, args.world, encoders)
     if args.results:
