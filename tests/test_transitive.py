@@ -157,6 +157,21 @@ def test_nearest_same_class_looks_only_across_clips():
     assert tgc.nearest_same_class(x, cls, clips) == 1.0
     assert tgc.nearest_same_class(x, cls, np.array(list('abcdef'))) < 1.0
     assert tgc.chance_agreement(np.array([1, 1, 2, 2])) == 0.5
+    with pytest.raises(ValueError, match='2 clips or more'):
+        tgc.nearest_same_class(x, cls, np.array(['a'] * 6))
+
+
+def test_hog_features_of_paths_and_of_images_agree(tmp_path):
+    from mmdense.datasets.transitive import hog_features
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (96, 96, 3), dtype=np.uint8) for _ in range(3)]
+    paths = []
+    for i, img in enumerate(imgs):
+        paths.append(str(tmp_path / f'{i}.png'))
+        cv2.imwrite(paths[-1], img)
+    feats = hog_features(paths)
+    assert feats.shape == (3, 4356) and feats.dtype == np.float32
+    assert np.array_equal(feats, hog_features(imgs)) and not np.array_equal(feats[0], feats[1])
 
 
 def test_ranking_loss_and_distractors():

@@ -94,12 +94,13 @@ def _train_sources(world_root, split='train'):
     return [osp.join(world_root, c) for c in read_clips(world_root, split)]
 
 
-def num_parent_clusters(sources):
+def num_parent_clusters(sources, step=None):
     """The k-means parents of the graph of ``sources`` (frame folders): one per
-    ``CLUSTER['patches_per_parent']`` mined candidates (one per ``MINE['step']`` frames but the
-    last), at least 2."""
+    ``CLUSTER['patches_per_parent']`` mined candidates (one per ``step`` frames but the last;
+    default ``MINE['step']``), at least 2."""
     from mmdense.datasets.video_io import FrameFolderSource
-    n_cand = sum(max(0, len(FrameFolderSource(s)) - 1) // MINE['step'] for s in sources)
+    step = step or MINE['step']
+    n_cand = sum(max(0, len(FrameFolderSource(s)) - 1) // step for s in sources)
     return max(2, n_cand // CLUSTER['patches_per_parent'])
 
 
@@ -116,7 +117,7 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
         raise ValueError(f'variant must be one of {sorted(VARIANTS)}, not {variant!r}')
     graph_file = osp.join(graph_dir, 'graph.json')
     sources = _train_sources(world_root, split)
-    num_parents = num_parent_clusters(sources)
+    num_parents = num_parent_clusters(sources, mine.get('step'))
     # inter-instance edges join different clips; a world of fewer clips than a child clique
     # (``--smoke``'s) links patches of one clip too
     cross = len(sources) >= CLUSTER['group']

@@ -84,6 +84,11 @@ def measure(graph_dir, world, encoders=(), log=print):
             nodes.update((n['id'], n) for n in json.load(f)['nodes'])
     if set(nodes) != {n['id'] for n in graph['nodes']}:
         raise ValueError(f'{graph_dir}: mined/ and graph.json list different patches')
+    # the settings it was mined with (build_world_graph); the benchmark's for an older graph
+    settings = dict(mine=lt.MINE, num_parents=None)
+    if osp.isfile(osp.join(graph_dir, 'graph_settings.json')):
+        with open(osp.join(graph_dir, 'graph_settings.json')) as f:
+            settings.update(json.load(f))
     c = {k: content(world, n) for k, n in nodes.items()}
     starts = sorted(k for k, n in nodes.items() if 'track_of' not in n)
     cls = np.array([c[k]['cls'] for k in starts])
@@ -109,12 +114,13 @@ def measure(graph_dir, world, encoders=(), log=print):
             n=len(pairs), across_clips=len(cross),
             same_class=float(np.mean([c[a]['cls'] == c[b]['cls'] for a, b in cross]))
             if cross else None)
-    out['moving_mask'] = motion_content(world, [nodes[k] for k in starts], lt)
+    out['moving_mask'] = motion_content(world, [nodes[k] for k in starts], settings['mine'])
     import cv2
     encoders = [(name, _encoder(spec, lt)) for name, spec in encoders]
     mined = [cv2.imread(nodes[k]['path']) for k in starts]
     feats = features(mined, encoders, lt)
-    out['reclustered'] = recluster(world, nodes, starts, cls, feats, lt)
+    out['reclustered'] = recluster(world, nodes, starts, cls, feats, lt,
+                                   settings['num_parents'])
     # the nearest neighbours, on the patches that show an object, and on centred crops of it
     has = [i for i, k in enumerate(starts) if c[k]['main']]
     centred = [centred_crop(world, nodes[starts[i]], c[starts[i]]['main']) for i in has]
@@ -128,18 +134,18 @@ def measure(graph_dir, world, encoders=(), log=print):
     return out
 
 
-def motion_content(world, starts, lt):
-    """What the mining's moving-pixel mask (``moving_mask`` at the benchmark's ``MINE`` scale,
-    frame t against t + 1) holds on the mined frames: its share of the frame, the share of its
-    pixels on objects (precision), the share of object pixels in it (recall) and its
-    8-connected components, each a mean over the frames."""
+def motion_content(world, starts, mine):
+    """What the mining's moving-pixel mask (``moving_mask`` at the graph's mining ``scale``
+    and ``thr``, frame t against t + 1) holds on the mined frames: its share of the frame, the
+    share of its pixels on objects (precision), the share of object pixels in it (recall) and
+    its 8-connected components, each a mean over the frames."""
     import cv2
     from mmdense.datasets.transitive import moving_mask
     from mmdense.datasets.video_io import read_image
     rows = []
     for n in starts:
         a, b = (read_image(osp.join(n['video'], f"{n['frame'] + i:05d}.png")) for i in (0, 1))
-        mask = moving_mask(a, b, lt.MINE['scale'], lt.MINE.get('thr', 1.0))
+        mask = moving_mask(a, b, mine.get('scale', 0.25), mine.get('thr', 1.0))
         fg = cv2.resize((_maps(world, n)[1] > 0).astype(np.uint8), mask.shape[::-1],
                         interpolation=cv2.INTER_NEAREST) > 0
         rows.append((mask.mean(), (mask & fg).sum() / max(1, mask.sum()),
@@ -191,6 +197,9 @@ def centred_crop(world, node, main, size=96):
 def nearest_same_class(x, cls, clips):
     """Share of items whose nearest neighbour (Euclidean, standardised features) among the
     items of other clips has the same class."""
+    if len(np.unique(clips)) < 2:
+        raise ValueError(f'nearest neighbours across clips need items of 2 clips or more, '
+                         f'not {len(np.unique(clips))}: mine more clips')
     x = (x - x.mean(0)) / (x.std(0) + 1e-6)
     sq = (x**2).sum(1)
     dist = sq[:, None] + sq[None] - 2 * x @ x.T
@@ -198,10 +207,11 @@ def nearest_same_class(x, cls, clips):
     return float(np.mean(cls[dist.argmin(1)] == cls))
 
 
-def recluster(world, nodes, starts, cls, feats, lt):
-    """Class agreement of the inter edges that ``cluster_nodes`` makes from each feature."""
+def recluster(world, nodes, starts, cls, feats, lt, num_parents=None):
+    """Class agreement of the inter edges that ``cluster_nodes`` makes from each feature, with
+    the graph's ``num_parents`` (as ``build_world_graph``'s, for a graph without settings)."""
     from mmdense.datasets.transitive import cluster_nodes
-    num_parents = lt.num_parent_clusters(lt._train_sources(world))  # as build_world_graph
+    num_parents = num_parents or lt.num_parent_clusters(lt._train_sources(world))
     videos = [nodes[k]['video'] for k in starts]
     out = {}
     for name, x in feats.items():
