@@ -596,6 +596,7 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
     # the crop is the object readout's, of the main object's visible pixels, so its centre
     # pixel shows that object (instance map cropped the same way)
     shown = [n for n in starts if main_object(n)]
+    assert set(fig['reclustered_object_centred']) == {'hog'}
     nn = fig['nearest_neighbour']
     assert nn['patches'] == len(shown) > 0 and set(nn['mined']) == set(nn['object_centred']) \
         == {'hog'} and all(0 <= v <= 1 for v in [*nn['mined'].values(),

@@ -18,7 +18,8 @@ init), and the same class agreement is measured on the edges that gives. Last, w
 features, the nearest neighbour of every mined patch among other clips' patches (standardised
 features): how often it shows a main object of the same class, on the mined patches and on
 object-centred crops of the same main objects (the object readout's crop of the object's visible
-pixels, ``learning_transitive.square_crop``): what the box's placement costs the features. And
+pixels, ``learning_transitive.square_crop``): what the box's placement costs the features; and
+the clustering's inter edges on those centred crops (``reclustered_object_centred``). And
 what the mining's moving-pixel mask holds: its share of the frame, of objects, its components.
 Figures are appended to ``--results`` under ``--label`` (atomically).
 
@@ -125,11 +126,16 @@ def measure(graph_dir, world, encoders=(), log=print):
     has = [i for i, k in enumerate(starts) if c[k]['main']]
     centred = [centred_crop(world, nodes[starts[i]], c[starts[i]]['main']) for i in has]
     clips = np.array([c[starts[i]]['clip'] for i in has])
+    centred_feats = features(centred, encoders, lt)
     out['nearest_neighbour'] = dict(
         patches=len(has), same_class_by_chance=chance_agreement(cls[has]),
         mined={k: nearest_same_class(v[has], cls[has], clips) for k, v in feats.items()},
         object_centred={k: nearest_same_class(v, cls[has], clips)
-                        for k, v in features(centred, encoders, lt).items()})
+                        for k, v in centred_feats.items()})
+    # and the graph's clustering, had the mining cut those centred crops
+    out['reclustered_object_centred'] = recluster(
+        world, nodes, [starts[i] for i in has], cls[has], centred_feats, lt,
+        settings['num_parents'])
     log(json.dumps(out, indent=1))
     return out
 
