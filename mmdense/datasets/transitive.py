@@ -101,6 +101,35 @@ def mined_box(mask, scale, frame_hw, box=MINED_BOX, ref=MINED_BOX_REF):
     return (x0, y0, side, side), count
 
 
+def object_box(mask, scale, objects, grow=1.25):
+    """A diagnostic in place of :func:`mined_box`, with the objects known: the square around the
+    object that holds the most moving pixels, ``grow`` x the longer side of its visible box,
+    centred on that box (the object readout's crop). Not the paper, whose mining knows no
+    objects: it measures what the mining's box placement costs.
+
+    Args:
+        mask (np.ndarray): (h, w) bool moving pixels at ``scale`` of the frame.
+        objects (np.ndarray): (H, W) int instance ids of the frame (0: background).
+
+    Returns:
+        tuple: ``(x, y, side, side)`` in frame pixels (possibly reaching over the border; the
+        crop moves it inside), and the object's moving-pixel count; ``(None, 0)`` when no
+        object moves.
+    """
+    if mask.shape != objects.shape:
+        mask = cv2.resize(mask.astype(np.uint8), objects.shape[::-1],
+                          interpolation=cv2.INTER_NEAREST) > 0
+    ids, counts = np.unique(objects[mask & (objects > 0)], return_counts=True)
+    if not len(ids):
+        return None, 0
+    k = ids[np.argmax(counts)]
+    ys, xs = np.nonzero(objects == k)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    side = int(min(round(grow * max(x1 - x0, y1 - y0)), *objects.shape))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (int(round(cx - side / 2)), int(round(cy - side / 2)), side, side), int(counts.max())
+
+
 def inside_frame(box, frame_hw):
     """``box`` (x, y, w, h) moved, not resized, to lie inside a frame of ``frame_hw`` (clipped
     only where it is larger than the frame): a tracker's box that runs over the border keeps its
@@ -132,12 +161,15 @@ def _write_patch(img, out_dir, node_id):
 
 
 def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MINED_BOX,
-               patch=96, scale=0.25, thr=1.0, box_ref=MINED_BOX_REF):
+               patch=96, scale=0.25, thr=1.0, box_ref=MINED_BOX_REF, objects=None):
     """Mine moving-object patches of one video: one candidate every ``step`` frames, kept when
     the fraction of moving pixels is in ``[min_moving, max_moving]``; the square with the most
     moving pixels (:func:`mined_box`: the paper's 227 of a 400 px short side, ``box`` at
     ``box_ref``, scaled with the frame) is cropped and resized to ``patch`` x ``patch``.
     ``video``: a video path, a folder of frames or an opened :class:`FrameSource`.
+    ``objects`` (a diagnostic, not the paper): a folder of per-clip folders of instance-id maps
+    (``<objects>/<video name>/<frame:05d>.png``, e.g. the demo world's ``inst``); the box is
+    then :func:`object_box`'s, around the object with the most moving pixels.
 
     Returns:
         list[dict]: nodes ``{id, video, frame, box (x, y, w, h) in frame pixels, path}``.
@@ -153,7 +185,13 @@ def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MIN
         frac = float(mask.mean())
         if not min_moving <= frac <= max_moving:
             continue
-        xywh, _ = mined_box(mask, scale, a.shape[:2], box, box_ref)
+        if objects is None:
+            xywh, _ = mined_box(mask, scale, a.shape[:2], box, box_ref)
+        else:
+            xywh, _ = object_box(mask, scale, _instance_map(objects, name, t))
+            if xywh is None:
+                continue
+            xywh = inside_frame(xywh, a.shape[:2])  # the box the patch shows, and KCF starts at
         img = crop_patch(a, xywh, patch)
         if img is None:
             continue
@@ -161,6 +199,16 @@ def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MIN
         nodes.append(dict(id=node_id, video=src.path, frame=t, box=[float(v) for v in xywh],
                           path=_write_patch(img, out_dir, node_id)))
     return nodes
+
+
+def _instance_map(objects, name, t):
+    path = osp.join(objects, name, f'{t:05d}.png')
+    inst = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if inst is None:
+        raise FileNotFoundError(f'{path}: no instance map for frame {t} of {name}; objects= '
+                                "must be a folder of per-clip instance maps (the demo world's "
+                                'inst/)')
+    return inst
 
 
 def track_node(node, out_dir, track_frames=30, patch=96, src=None, scale=1.0):

@@ -124,6 +124,7 @@ RUNS = {
     ('transitive', 'tracking-only'): (None, {}, 'transitive'),
     # diagnostics (:data:`DIAGNOSTICS`): not the papers' ablations; each tests a cause that
     # tools/benchmark/README.md names for a method that does not learn here
+    ('transitive', 'object-boxes'): (None, {}, 'transitive'),
     ('vader', 'moco-init'): (VADER, {}, 'r18-fpn'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
@@ -177,7 +178,8 @@ RUNS = {
 DET_DIAGNOSTICS = (('random', 'detector-trained'), ('supervised', 'detector-trained'))
 DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'),
                ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
-               ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1')) + DET_DIAGNOSTICS
+               ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
+               ('transitive', 'object-boxes')) + DET_DIAGNOSTICS
 #: the object-edges diagnostic's edge recipe (:func:`object_edges`)
 OBJECT_EDGES = dict(grad_weight=0.5)
 #: the demo config of VADeR's MoCo-v2 initialisation (the ``moco-init`` diagnostic)

@@ -8,7 +8,9 @@ pretraining on the demo world and the object readout. Plain functions, called by
   ``tools/train.py`` (a real mmengine Runner) from a config derived from
   ``configs/transitive/triplet-siamese_vgg16_1xb8-100iters_sample-videos.py``.
   ``variant='main'``: the paper's graph (transitive + intra-instance pairs);
-  ``'tracking-only'``: intra-instance pairs only (the paper's "tracking only" ablation).
+  ``'tracking-only'``: intra-instance pairs only (the paper's "tracking only" ablation);
+  ``'object-boxes'``: the main graph with each mined box around the moving object that the
+  world's instance maps name (a diagnostic, :data:`VARIANT_MINE`).
   The graph depends on (world, variant) only and is built once (skipped when its
   ``graph.json`` exists); the seed only affects training.
 * :func:`object_readout`: the frozen encoder on crops of the demo objects (COCO boxes): a
@@ -58,7 +60,14 @@ from child_run import (CHECKPOINT_EVERY, record_used, reuse_finished,  # noqa: E
 
 BASE_CONFIG = osp.join(REPO, 'configs/transitive/'
                        'triplet-siamese_vgg16_1xb8-100iters_sample-videos.py')
-VARIANTS = {'main': ('transitive', 'intra'), 'tracking-only': ('intra', )}
+VARIANTS = {'main': ('transitive', 'intra'), 'tracking-only': ('intra', ),
+            'object-boxes': ('transitive', 'intra')}
+#: variants mined otherwise than :data:`MINE`: ``object-boxes`` (a diagnostic, not the paper)
+#: puts each mined box around the moving object, known from the world's instance maps
+#: (``mine_video(objects=...)``, ``object_box``), where the paper's box may straddle several
+#: (``transitive_graph_content.py``: the mined patches lose the shape class). Paths are
+#: relative to the world.
+VARIANT_MINE = {'object-boxes': dict(objects='inst')}
 #: mining on 96x128 frames, 6 per clip: the paper's 227 box of a 400 px short side, scaled
 #: with the frame's (54 px)
 MINE = dict(step=1, min_moving=0.02, max_moving=0.5, box=227, track_scale=1.0, scale=1.0)
@@ -112,7 +121,11 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
     these settings (mining, tracking, clustering, variant, clips), and refused with one clear
     error when it does not. ``mine``: mining settings other than :data:`MINE` (``mine_video``'s
     keywords; ``transitive_graph_content.py --box``, a diagnostic)."""
-    mine = MINE if mine is None else mine
+    if mine is None:
+        mine = dict(MINE, **VARIANT_MINE.get(variant, {}))
+    mine_kw = dict(mine)
+    if 'objects' in mine_kw:
+        mine_kw['objects'] = osp.join(world_root, mine_kw['objects'])
     if variant not in VARIANTS:
         raise ValueError(f'variant must be one of {sorted(VARIANTS)}, not {variant!r}')
     graph_file = osp.join(graph_dir, 'graph.json')
@@ -154,7 +167,7 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
             'inter-instance edges inside a clip too')
     summary = build_graph(sources, graph_dir, 'hog', None, TRACK_FRAMES, num_parents,
                           CLUSTER['min_parent'], CLUSTER['knn'], CLUSTER['group'],
-                          VARIANTS[variant], workers, dict(mine), cross_video=cross)
+                          VARIANTS[variant], workers, mine_kw, cross_video=cross)
     summary['seconds'] = round(time.perf_counter() - t0, 1)
     log(f'transitive graph ({variant}): {json.dumps(summary)}')
     return graph_file
