@@ -1,4 +1,5 @@
 """Transitive invariance: graph construction on real videos, transitivity, ranking loss."""
+import glob
 import json
 import os
 import sys
@@ -141,6 +142,40 @@ def test_mine_video_crops_the_227_box_around_the_moving_object(tmp_path, size, s
         frame = src.read(node['frame'])
         want = cv2.resize(frame[y:y + h, x:x + w], (96, 96), interpolation=cv2.INTER_AREA)
         np.testing.assert_array_equal(cv2.imread(node['path']), want)
+
+
+def test_object_boxes_diagnostic_centres_the_box_on_the_moving_object(tmp_path):
+    """``mine_video(objects=...)``: the box is around the object with the most moving pixels
+    (1.25 x its longer side, centred), not around a still object, and the patch shows it."""
+    from mmdense.datasets.transitive import object_box
+    from mmdense.datasets.video_io import FrameFolderSource
+    corners = _moving_square_frames(str(tmp_path / 'v'), (160, 200))
+    os.makedirs(tmp_path / 'inst' / 'v')
+    for t, (x0, y0) in enumerate(corners):
+        inst = np.zeros((160, 200), np.uint16)
+        inst[5:35, 5:35] = 1  # a still object: never chosen
+        inst[y0:y0 + 50, x0:x0 + 50] = 2
+        cv2.imwrite(str(tmp_path / 'inst' / 'v' / f'{t:05d}.png'), inst)
+    src = FrameFolderSource(str(tmp_path / 'v'))
+    nodes = mine_video(src, str(tmp_path / 'p'), step=1, min_moving=0.002,
+                       objects=str(tmp_path / 'inst'))
+    assert len(nodes) >= 1
+    for node in nodes:
+        x0, y0 = corners[node['frame']]
+        x, y, w, h = (int(v) for v in node['box'])
+        assert (w, h) == (62, 62)  # round(1.25 * 50)
+        assert abs(x + w / 2 - (x0 + 25)) <= 0.5 and abs(y + h / 2 - (y0 + 25)) <= 0.5
+        want = cv2.resize(src.read(node['frame'])[y:y + h, x:x + w], (96, 96),
+                          interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(cv2.imread(node['path']), want)
+    # nothing that moves is an object: no box; a missing map: one error naming it
+    still = np.zeros((40, 50), bool)
+    still[0:5, 0:5] = True
+    assert object_box(still, 0.25, np.zeros((160, 200), np.uint16)) == (None, 0)
+    with pytest.raises(FileNotFoundError,
+                       match=r'nowhere.v.00001.png: no instance map for frame 1 of v'):
+        mine_video(src, str(tmp_path / 'q'), step=1, min_moving=0.002,
+                   objects=str(tmp_path / 'nowhere'))
 
 
 def test_nearest_same_class_looks_only_across_clips():
@@ -624,6 +659,18 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
         assert json.load(f)['b20']['box_sides'] == [20]
     with pytest.raises(SystemExit):
         tgc.main([other, demo_world, '--label', 'b20', '--box', '20'])
+    # the object-boxes diagnostic: the same mining with each box around the moving object that
+    # the instance maps name (settings relative to the world), so an object sits at the centre
+    lt.build_world_graph(demo_world, str(tmp_path / 'gob'), 'object-boxes', log=lambda s: 0)
+    with open(tmp_path / 'gob' / 'graph_settings.json') as f:
+        assert json.load(f)['mine'] == dict(lt.MINE, objects='inst')
+    ob = []
+    for path in glob.glob(str(tmp_path / 'gob' / 'mined' / '*.json')):
+        with open(path) as f:
+            ob += [n for n in json.load(f)['nodes'] if 'track_of' not in n]
+    centre = [instances(n)[1][int(n['box'][3]) // 2, int(n['box'][2]) // 2] > 0 for n in ob]
+    assert ob and np.mean(centre) >= 0.8, np.mean(centre)
+    assert len({tuple(n['box'][2:]) for n in ob}) > 1  # sized by the object, not one side
     # a graph that exists is reused, not rebuilt
     mtime = os.stat(graph_file).st_mtime_ns
     assert lt.build_world_graph(demo_world, str(tmp_path / 'g'), 'main', log=lambda s: 0) \
