@@ -428,6 +428,26 @@ def test_only_refuses_names_that_would_run_nothing(tmp_path, capsys):
     assert 'add --variants main' in learning.check_only(['main'], ['vader'], ['ablation'])
 
 
+def test_transitive_object_boxes_diagnostic_runs(tmp_path):
+    """``--variants diagnostic`` for Transitive at smoke size: ``object-boxes`` mines its own
+    graph with the boxes around the moving objects (settings relative to the world), trains the
+    ranker on it and reads it out on object crops, as a diagnostic row."""
+    out, results = tmp_path / 'work', tmp_path / 'learning.json'
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'transitive', '--seeds', '0',
+                  '--variants', 'diagnostic', '--parts', 'object', '--out-dir', str(out),
+                  '--results', str(results)])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    records = json.loads(results.read_text())
+    assert {(rec['method'], rec['variant']) for rec in records} == {('transitive', 'object-boxes')}
+    assert {rec['readout'] for rec in records if rec['metric'] == 'accuracy'} == {
+        'object-linear@r18-patch64', 'object-nn@r18-patch64'}
+    graph = out / 'runs' / 'transitive-graph-object-boxes'
+    settings = json.loads((graph / 'graph_settings.json').read_text())
+    assert settings['variant'] == 'object-boxes' and settings['mine']['objects'] == 'inst'
+    assert json.loads((graph / 'graph.json').read_text())['pairs']
+    assert '(diagnostic)' in results.with_suffix('.md').read_text()
+
+
 def test_diagnostic_variants_run(tmp_path):
     """``--variants diagnostic`` at smoke size, with the real runner. VADeR's ``moco-init``
     trains MoCo-v2 first, loads it into its encoder and momentum encoder, and trains the encoder

@@ -40,9 +40,10 @@ pair, so that FlowE pairs frames 4 apart), at benchmark size
    ``learning.png``.
 
 The :data:`DIAGNOSTICS` variants (VADeR from MoCo-v2 and its control, HierGroup on trees of the
-objects' outlines, the detection readout with the encoder trained too) test causes that
-``tools/benchmark/README.md`` names; they run only with ``--variants diagnostic``,
-are marked in the table and are left out of the ablation signs.
+objects' outlines, Transitive's graph mined with boxes around the moving objects, the detection
+readout with the encoder trained too) test causes that ``tools/benchmark/README.md`` names;
+they run only with ``--variants diagnostic``, are marked in the table and are left out of the
+ablation signs.
 
 Finished runs are skipped: rerunning continues the table (checkpoints in ``--out-dir``; results
 are written atomically after every run). The readout recipe was chosen on a train/val split of
