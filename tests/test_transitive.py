@@ -153,7 +153,7 @@ def test_object_boxes_diagnostic_centres_the_box_on_the_moving_object(tmp_path):
     os.makedirs(tmp_path / 'inst' / 'v')
     for t, (x0, y0) in enumerate(corners):
         inst = np.zeros((160, 200), np.uint16)
-        inst[5:35, 5:35] = 1  # a still object: never chosen
+        inst[5:65, 5:75] = 1  # a still object, larger than the moving one: never chosen
         inst[y0:y0 + 50, x0:x0 + 50] = 2
         cv2.imwrite(str(tmp_path / 'inst' / 'v' / f'{t:05d}.png'), inst)
     src = FrameFolderSource(str(tmp_path / 'v'))
@@ -168,10 +168,23 @@ def test_object_boxes_diagnostic_centres_the_box_on_the_moving_object(tmp_path):
         want = cv2.resize(src.read(node['frame'])[y:y + h, x:x + w], (96, 96),
                           interpolation=cv2.INTER_AREA)
         np.testing.assert_array_equal(cv2.imread(node['path']), want)
+    # of two moving objects, the one with more moving pixels, not the larger one
+    objs = np.zeros((160, 200), np.uint16)
+    objs[10:90, 10:90] = 1  # 80 px, 100 of its pixels moving
+    objs[100:140, 120:160] = 2  # 40 px, 400 moving
+    moving = np.zeros((160, 200), bool)
+    moving[10:20, 10:20] = moving[100:120, 120:140] = True
+    assert object_box(moving, objs) == ((115, 95, 50, 50), 400)
     # nothing that moves is an object: no box; a missing map: one error naming it
     still = np.zeros((40, 50), bool)
     still[0:5, 0:5] = True
-    assert object_box(still, 0.25, np.zeros((160, 200), np.uint16)) == (None, 0)
+    assert object_box(still, np.zeros((160, 200), np.uint16)) == (None, 0)
+    os.makedirs(tmp_path / 'half' / 'v')
+    for t in range(len(corners)):  # maps at another resolution than the frames: refused
+        cv2.imwrite(str(tmp_path / 'half' / 'v' / f'{t:05d}.png'), np.ones((80, 100), np.uint16))
+    with pytest.raises(ValueError, match=r'half.v: instance map of frame 1 is \(80, 100\)'):
+        mine_video(src, str(tmp_path / 'r'), step=1, min_moving=0.002,
+                   objects=str(tmp_path / 'half'))
     with pytest.raises(FileNotFoundError,
                        match=r'nowhere.v.00001.png: no instance map for frame 1 of v'):
         mine_video(src, str(tmp_path / 'q'), step=1, min_moving=0.002,

@@ -101,21 +101,25 @@ def mined_box(mask, scale, frame_hw, box=MINED_BOX, ref=MINED_BOX_REF):
     return (x0, y0, side, side), count
 
 
-def object_box(mask, scale, objects, grow=1.25):
+def object_box(mask, objects, grow=1.25):
     """A diagnostic in place of :func:`mined_box`, with the objects known: the square around the
     object that holds the most moving pixels, ``grow`` x the longer side of its visible box,
     centred on that box (the object readout's crop). Not the paper, whose mining knows no
     objects: it measures what the mining's box placement costs.
 
     Args:
-        mask (np.ndarray): (h, w) bool moving pixels at ``scale`` of the frame.
-        objects (np.ndarray): (H, W) int instance ids of the frame (0: background).
+        mask (np.ndarray): (h, w) bool moving pixels, at any scale of the frame (resized to
+            ``objects``).
+        objects (np.ndarray): (H, W) int instance ids of the frame, at its resolution (0:
+            background).
 
     Returns:
         tuple: ``(x, y, side, side)`` in frame pixels (possibly reaching over the border; the
         crop moves it inside), and the object's moving-pixel count; ``(None, 0)`` when no
         object moves.
     """
+    if objects.ndim != 2:
+        raise ValueError(f'objects must be an (H, W) map of instance ids, not {objects.shape}')
     if mask.shape != objects.shape:
         mask = cv2.resize(mask.astype(np.uint8), objects.shape[::-1],
                           interpolation=cv2.INTER_NEAREST) > 0
@@ -188,7 +192,12 @@ def mine_video(video, out_dir, step=10, min_moving=0.02, max_moving=0.5, box=MIN
         if objects is None:
             xywh, _ = mined_box(mask, scale, a.shape[:2], box, box_ref)
         else:
-            xywh, _ = object_box(mask, scale, _instance_map(objects, name, t))
+            inst = _instance_map(objects, name, t)
+            if inst.shape != a.shape[:2]:
+                raise ValueError(f'{osp.join(objects, name)}: instance map of frame {t} is '
+                                 f'{inst.shape}, the frame {a.shape[:2]}; objects= needs maps '
+                                 'at the frames\' resolution')
+            xywh, _ = object_box(mask, inst)
             if xywh is None:
                 continue
             xywh = inside_frame(xywh, a.shape[:2])  # the box the patch shows, and KCF starts at

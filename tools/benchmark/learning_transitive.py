@@ -125,7 +125,7 @@ def build_world_graph(world_root, graph_dir, variant='main', workers=0, log=prin
         mine = dict(MINE, **VARIANT_MINE.get(variant, {}))
     mine_kw = dict(mine)
     if 'objects' in mine_kw:
-        mine_kw['objects'] = osp.join(world_root, mine_kw['objects'])
+        mine_kw['objects'] = osp.abspath(osp.join(world_root, mine_kw['objects']))
     if variant not in VARIANTS:
         raise ValueError(f'variant must be one of {sorted(VARIANTS)}, not {variant!r}')
     graph_file = osp.join(graph_dir, 'graph.json')
