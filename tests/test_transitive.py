@@ -649,7 +649,8 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
     assert nn['patches'] == len(shown) > 0 and set(nn['mined']) == set(nn['object_centred']) \
         == {'hog'} and all(0 <= v <= 1 for v in [*nn['mined'].values(),
                                                  *nn['object_centred'].values()])
-    for n in shown[:5]:
+    inner = 0
+    for n in sorted(shown, key=lambda n: n['id']):
         k = main_object(n)
         inst = instances(n)[0]
         ys, xs = np.nonzero(inst == k)
@@ -658,9 +659,21 @@ def test_learning_benchmark_mines_frame_folders_and_reads_out_objects(demo_world
         crop = tgc.centred_crop(demo_world, n, k)
         assert crop.shape == (96, 96, 3)
         assert np.array_equal(crop, lt.square_crop(frame, bbox, 96))
-        ids = lt.square_crop(np.repeat((inst == k).astype(np.uint8)[..., None] * 255, 3, 2),
-                             bbox, 96)
-        assert ids[40:56, 40:56].mean() > 127  # the object fills the crop's centre
+        side = 1.25 * max(bbox[2:])
+        cx, cy = bbox[0] + bbox[2] / 2, bbox[1] + bbox[3] / 2
+        if not (side / 2 <= cx <= inst.shape[1] - side / 2
+                and side / 2 <= cy <= inst.shape[0] - side / 2):
+            continue  # a crop over the frame border replicates it: checked inside only
+        inner += 1
+        # the object's visible pixels, cropped the same way: their box is centred in the
+        # crop and spans 1 / 1.25 of it along its longer side
+        obj = lt.square_crop(np.repeat((inst == k).astype(np.uint8)[..., None] * 255, 3, 2),
+                             bbox, 96)[..., 0] > 127
+        oy, ox = np.nonzero(obj)
+        assert abs((ox.min() + ox.max() + 1) / 2 - 48) <= 2
+        assert abs((oy.min() + oy.max() + 1) / 2 - 48) <= 2
+        assert abs(max(ox.max() + 1 - ox.min(), oy.max() + 1 - oy.min()) - 96 / 1.25) <= 3
+    assert inner > 0
     # --mine --box: a graph mined with another box side, its settings kept; --box needs --mine
     other = str(tmp_path / 'g20')
     fig20 = tgc.main([other, demo_world, '--label', 'b20', '--mine', '--box', '20',
