@@ -106,6 +106,9 @@ CLASS_PAIRS_SIGMA = 0.05
 #: the HierGroup diagnostics ``t0.1`` and ``class-pairs-t0.1``: eq. 1's cosine similarities
 #: divided by 0.1 (the paper's eq. 1 has none, i.e. 1)
 DIAGNOSTIC_TEMPERATURE = 0.1
+#: the ``momentum-0.99`` diagnostics' EMA weight of the online parameters (mmengine's
+#: ``momentum``): the key encoder's MoCo momentum 0.99, against the papers' 0.999 (0.001)
+DIAGNOSTIC_MOMENTUM = 0.01
 #: the HierGroup diagnostics that sample from the world-label trees (:func:`class_tree`)
 CLASS_TREE_VARIANTS = ('class-tree', 'class-pairs', 'class-pairs-t0.1')
 #: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
@@ -127,6 +130,8 @@ RUNS = {
     # tools/benchmark/README.md names for a method that does not learn here
     ('transitive', 'object-boxes'): (None, {}, 'transitive'),
     ('vader', 'moco-init'): (VADER, {}, 'r18-fpn'),
+    ('vader', 'momentum-0.99'): (VADER, dict(momentum=DIAGNOSTIC_MOMENTUM), 'r18-fpn'),
+    ('cacl', 'momentum-0.99'): (CACL, dict(momentum=DIAGNOSTIC_MOMENTUM), 'r18-d8'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
     ('hiergroup', 'class-tree'): (HIERGROUP, {}, 'hypercolumn'),
@@ -172,12 +177,20 @@ RUNS = {
 #:   logits span [-1, 1]: the loss can fall only from ln 11 = 2.40 to ln(1 + 10 e^-2) = 0.86,
 #:   and the softmax weighs every negative about alike. Tests whether that, rather than the
 #:   pairs, limits what the objective teaches at this budget;
+#: * CACL and VADeR ``momentum-0.99``: the key (momentum) encoder's MoCo momentum 0.99 instead of
+#:   the papers' 0.999 (:data:`DIAGNOSTIC_MOMENTUM`; MMPretrain's demo MoCo-v2 above uses 0.99
+#:   too). At 0.999 the key encoder moves 0.1% of the way to the online one per step, so after
+#:   the table's 300 steps it still holds 0.999^300 = 74% of its random init, and the keys the
+#:   queries must match (and the queues' negatives) are mostly a random network's; at 0.99,
+#:   0.99^300 = 5%. Tests whether the momentum's time constant (1000 steps against 100), not
+#:   the objective, keeps the two MoCo methods near random init at this budget;
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
 #:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
 #:   frozen readout, and a check of the issue's detection target.
 DET_DIAGNOSTICS = (('random', 'detector-trained'), ('supervised', 'detector-trained'))
-DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'),
+DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('vader', 'momentum-0.99'),
+               ('cacl', 'momentum-0.99'), ('hiergroup', 'object-edges'),
                ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
                ('transitive', 'object-boxes')) + DET_DIAGNOSTICS
