@@ -454,10 +454,11 @@ def test_diagnostic_variants_run(tmp_path):
     at 1e-4 x the decoder's lr; ``moco-only`` reads the same MoCo encoder with a random decoder;
     HierGroup's ``object-edges`` trains on the object-edge UCM cache, ``class-tree`` and
     ``class-pairs`` on the world-label trees (the latter with its hard sigma_p), and their
-    sampled pairs follow the shape classes."""
+    sampled pairs follow the shape classes; CACL's and VADeR's ``momentum-0.99`` update their
+    momentum networks with EMA weight 0.01 (the papers' 0.001)."""
     import torch
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
-    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'vader', 'hiergroup',
+    r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'vader', 'hiergroup', 'cacl',
                   '--seeds', '0', '--variants', 'diagnostic', '--parts', 'seg',
                   '--out-dir', str(out), '--results', str(results)])
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -465,8 +466,10 @@ def test_diagnostic_variants_run(tmp_path):
     got = {(rec['method'], rec['variant']) for rec in records}
     assert got == {('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'),
                    ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
-                   ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1')}
+                   ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
+                   ('vader', 'momentum-0.99'), ('cacl', 'momentum-0.99')}
     runs = out / 'runs'
+    _check_momentum_diagnostic(runs)
 
     def state(path):
         return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
@@ -516,6 +519,23 @@ def test_diagnostic_variants_run(tmp_path):
     assert res['class-pairs']['pos']['same_class'] > 0.95
     assert res['class-pairs']['neg']['same_class'] < 0.05
     assert res['class-tree']['pos']['same_class'] > res['main']['pos']['same_class']
+
+
+def _check_momentum_diagnostic(runs):
+    """The ``momentum-0.99`` runs: their config's momentum is 0.01, and the model it builds
+    updates its momentum network with that EMA weight (mmengine's ``lerp`` weight), against the
+    main config's 0.001."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmdense.registry import MODELS
+    init_default_scope('mmdense')
+    for method in ('cacl', 'vader'):
+        (run, ) = runs.glob(f'{method}-momentum-0.99-s0*')
+        model = MODELS.build(Config.fromfile(run / 'config.py').model)
+        assert model.momentum_net.momentum == 0.01, method
+        main = Config.fromfile(osp.join(REPO, _learning().RUNS[(method, 'main')][0])).model
+        assert MODELS.build(main).momentum_net.momentum == 0.001, method
 
 
 def test_detector_trained_diagnostic_trains_the_encoder_it_starts_from(tmp_path):

@@ -109,6 +109,8 @@ DIAGNOSTIC_TEMPERATURE = 0.1
 #: the ``momentum-0.99`` diagnostics' EMA weight of the online parameters (mmengine's
 #: ``momentum``): the key encoder's MoCo momentum 0.99, against the papers' 0.999 (0.001)
 DIAGNOSTIC_MOMENTUM = 0.01
+#: the ``crop-96`` diagnostics' pretraining crop (the table's: :data:`CROP`)
+DIAGNOSTIC_CROP = (96, 96)
 #: the HierGroup diagnostics that sample from the world-label trees (:func:`class_tree`)
 CLASS_TREE_VARIANTS = ('class-tree', 'class-pairs', 'class-pairs-t0.1')
 #: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
@@ -132,6 +134,9 @@ RUNS = {
     ('vader', 'moco-init'): (VADER, {}, 'r18-fpn'),
     ('vader', 'momentum-0.99'): (VADER, dict(momentum=DIAGNOSTIC_MOMENTUM), 'r18-fpn'),
     ('cacl', 'momentum-0.99'): (CACL, dict(momentum=DIAGNOSTIC_MOMENTUM), 'r18-d8'),
+    ('flowe', 'crop-96'): (FLOWE, {}, 'r18-d8'),
+    ('cacl', 'crop-96'): (CACL, {}, 'r18-d8'),
+    ('vader', 'crop-96'): (VADER, {}, 'r18-fpn'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
     ('hiergroup', 'class-tree'): (HIERGROUP, {}, 'hypercolumn'),
@@ -184,13 +189,20 @@ RUNS = {
 #:   queries must match (and the queues' negatives) are mostly a random network's; at 0.99,
 #:   0.99^300 = 5%. Tests whether the momentum's time constant (1000 steps against 100), not
 #:   the objective, keeps the two MoCo methods near random init at this budget;
+#: * FlowE, CACL and VADeR ``crop-96``: pretraining crops (views) of 96x96
+#:   (:data:`DIAGNOSTIC_CROP`) instead of the table's 64x64 (:data:`CROP`), so CACL's and
+#:   FlowE's stride-8 maps are 12x12 instead of 8x8, and VADeR's top FPN levels 6x6 / 3x3
+#:   instead of 4x4 / 2x2. Tests the cause the READMEs name for CACL (the dense heads on an
+#:   8x8 map) and VADeR (64 px views whose top levels are position codes). Each iteration then
+#:   sees 2.25x the pixels of the table's (and of the supervised row's);
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
 #:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
 #:   frozen readout, and a check of the issue's detection target.
 DET_DIAGNOSTICS = (('random', 'detector-trained'), ('supervised', 'detector-trained'))
 DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('vader', 'momentum-0.99'),
-               ('cacl', 'momentum-0.99'), ('hiergroup', 'object-edges'),
+               ('cacl', 'momentum-0.99'), ('flowe', 'crop-96'), ('cacl', 'crop-96'),
+               ('vader', 'crop-96'), ('hiergroup', 'object-edges'),
                ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
                ('transitive', 'object-boxes')) + DET_DIAGNOSTICS
@@ -458,7 +470,8 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
     config, overrides, _ = RUNS[(method, variant)]
     cfg = Config.fromfile(osp.join(REPO, config))
     world = load_world_meta(root)
-    crop = (min(CROP[0], world['height']), min(CROP[1], world['width']))
+    size = DIAGNOSTIC_CROP if variant == 'crop-96' else CROP
+    crop = (min(size[0], world['height']), min(size[1], world['width']))
     if method == 'supervised':
         # the same encoder, trained end to end on the train clips' labels
         supervised_model(cfg, arch or RUNS[(method, variant)][2])
