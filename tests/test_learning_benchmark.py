@@ -455,8 +455,10 @@ def test_diagnostic_variants_run(tmp_path):
     HierGroup's ``object-edges`` trains on the object-edge UCM cache, ``class-tree`` and
     ``class-pairs`` on the world-label trees (the latter with its hard sigma_p), and their
     sampled pairs follow the shape classes; CACL's and VADeR's ``momentum-0.99`` update their
-    momentum networks with EMA weight 0.01 (the papers' 0.001)."""
+    momentum networks with EMA weight 0.01 (the papers' 0.001); their ``crop-96`` pretrain on
+    96x96 views, against the table's 64x64."""
     import torch
+    from mmengine.config import Config
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
     r = run_tool([sys.executable, SCRIPT, '--smoke', '--methods', 'vader', 'hiergroup', 'cacl',
                   '--seeds', '0', '--variants', 'diagnostic', '--parts', 'seg',
@@ -467,9 +469,16 @@ def test_diagnostic_variants_run(tmp_path):
     assert got == {('vader', 'moco-init'), ('vader', 'moco-only'), ('hiergroup', 'object-edges'),
                    ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                    ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
-                   ('vader', 'momentum-0.99'), ('cacl', 'momentum-0.99')}
+                   ('vader', 'momentum-0.99'), ('cacl', 'momentum-0.99'),
+                   ('vader', 'crop-96'), ('cacl', 'crop-96')}
     runs = out / 'runs'
     _check_momentum_diagnostic(runs)
+    for method, crop in (('cacl', 'PairRandomResizedBoxCrop'),
+                         ('vader', 'RandomResizedCropAffine')):
+        for variant, size in (('crop-96', 96), ('momentum-0.99', 64)):  # 64: the table's
+            (run, ) = runs.glob(f'{method}-{variant}-s0*')
+            pipe = Config.fromfile(run / 'config.py').train_dataloader.dataset.pipeline
+            assert [t['scale'] for t in _transforms(pipe) if t['type'] == crop] == [size]
 
     def state(path):
         return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
@@ -479,7 +488,6 @@ def test_diagnostic_variants_run(tmp_path):
     log = (runs / 'vader-moco-init-s0-lr0.3x' / 'train.log').read_text()
     assert f'load backbone. in model from: {moco_path}' in log
     assert 'missing keys' not in log and 'unexpected key' not in log
-    from mmengine.config import Config
     lr = Config.fromfile(runs / 'vader-moco-init-s0-lr0.3x' /
                          'config.py').optim_wrapper.optimizer.lr
     assert f'backbone.conv1.weight:lr={lr * 1e-4:g}' in log  # the encoder's lr multiplier
@@ -519,6 +527,18 @@ def test_diagnostic_variants_run(tmp_path):
     assert res['class-pairs']['pos']['same_class'] > 0.95
     assert res['class-pairs']['neg']['same_class'] < 0.05
     assert res['class-tree']['pos']['same_class'] > res['main']['pos']['same_class']
+
+
+def _transforms(node):
+    """Every transform dict of a (nested) pipeline config."""
+    if isinstance(node, dict):
+        if 'type' in node:
+            yield node
+        for v in node.values():
+            yield from _transforms(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _transforms(v)
 
 
 def _check_momentum_diagnostic(runs):
