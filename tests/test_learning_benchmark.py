@@ -470,12 +470,18 @@ def test_diagnostic_variants_run(tmp_path):
                    ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                    ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
                    ('vader', 'momentum-0.99'), ('cacl', 'momentum-0.99'),
-                   ('vader', 'crop-96'), ('cacl', 'crop-96')}
+                   ('vader', 'crop-96'), ('cacl', 'crop-96'),
+                   ('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96')}
     runs = out / 'runs'
     _check_momentum_diagnostic(runs)
+    model = {m: Config.fromfile(next(runs.glob(f'{m}-{v}-s0*')) / 'config.py').model
+             for m, v in (('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'))}
+    assert tuple(model['cacl'].heads) == ('global_', ) and model['vader'].matching == 'random'
     for method, crop in (('cacl', 'PairRandomResizedBoxCrop'),
                          ('vader', 'RandomResizedCropAffine')):
-        for variant, size in (('crop-96', 96), ('momentum-0.99', 64)):  # 64: the table's
+        ablation = {'cacl': 'global-head-crop-96', 'vader': 'unmatched-crop-96'}[method]
+        for variant, size in (('crop-96', 96), (ablation, 96),
+                              ('momentum-0.99', 64)):  # 64: the table's
             (run, ) = runs.glob(f'{method}-{variant}-s0*')
             pipe = Config.fromfile(run / 'config.py').train_dataloader.dataset.pipeline
             assert [t['scale'] for t in _transforms(pipe) if t['type'] == crop] == [size]
@@ -543,8 +549,8 @@ def _transforms(node):
 
 def _check_momentum_diagnostic(runs):
     """The ``momentum-0.99`` runs: their config's momentum is 0.01, and the model it builds
-    updates its momentum network with that EMA weight (mmengine's ``lerp`` weight), against the
-    main config's 0.001."""
+    gives its momentum network that EMA weight (the weight of the online parameters in
+    mmengine's ``lerp`` update), against the main config's 0.001."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 

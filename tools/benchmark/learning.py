@@ -137,6 +137,8 @@ RUNS = {
     ('flowe', 'crop-96'): (FLOWE, {}, 'r18-d8'),
     ('cacl', 'crop-96'): (CACL, {}, 'r18-d8'),
     ('vader', 'crop-96'): (VADER, {}, 'r18-fpn'),
+    ('cacl', 'global-head-crop-96'): (CACL, dict(heads=('global_', )), 'r18-d8'),
+    ('vader', 'unmatched-crop-96'): (VADER, dict(matching='random'), 'r18-fpn'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
     ('hiergroup', 'class-tree'): (HIERGROUP, {}, 'hypercolumn'),
@@ -194,7 +196,10 @@ RUNS = {
 #:   FlowE's stride-8 maps are 12x12 instead of 8x8, and VADeR's top FPN levels 6x6 / 3x3
 #:   instead of 4x4 / 2x2. Tests the cause the READMEs name for CACL (the dense heads on an
 #:   8x8 map) and VADeR (64 px views whose top levels are position codes). Each iteration then
-#:   sees 2.25x the pixels of the table's (and of the supervised row's);
+#:   sees 2.25x the pixels of the table's (and of the supervised row's). CACL's
+#:   ``global-head-crop-96`` and VADeR's ``unmatched-crop-96`` are their ablations at the same
+#:   crop, so main minus ablation can be read at 96 too (for CACL: do the dense heads add more
+#:   on a 12x12 map than on an 8x8 one?);
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
 #:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
@@ -202,7 +207,8 @@ RUNS = {
 DET_DIAGNOSTICS = (('random', 'detector-trained'), ('supervised', 'detector-trained'))
 DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('vader', 'momentum-0.99'),
                ('cacl', 'momentum-0.99'), ('flowe', 'crop-96'), ('cacl', 'crop-96'),
-               ('vader', 'crop-96'), ('hiergroup', 'object-edges'),
+               ('vader', 'crop-96'), ('cacl', 'global-head-crop-96'),
+               ('vader', 'unmatched-crop-96'), ('hiergroup', 'object-edges'),
                ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
                ('transitive', 'object-boxes')) + DET_DIAGNOSTICS
@@ -470,7 +476,7 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
     config, overrides, _ = RUNS[(method, variant)]
     cfg = Config.fromfile(osp.join(REPO, config))
     world = load_world_meta(root)
-    size = DIAGNOSTIC_CROP if variant == 'crop-96' else CROP
+    size = DIAGNOSTIC_CROP if variant.endswith('crop-96') else CROP
     crop = (min(size[0], world['height']), min(size[1], world['width']))
     if method == 'supervised':
         # the same encoder, trained end to end on the train clips' labels
