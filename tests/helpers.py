@@ -28,6 +28,17 @@ def small_options(data_root, work_dir, max_iters, ckpt_interval, batch=4, queue=
     ]
 
 
+def pipeline_transforms(pipeline):
+    """Every transform dict of a pipeline config, with those nested under ``transforms``
+    (``RandomApply``, ``FramePairToViews``), ``geometric`` and ``appearance``
+    (``CorrespondingViews``), depth first."""
+    for t in pipeline:
+        yield t
+        for key in ('transforms', 'geometric', 'appearance'):
+            if isinstance(t.get(key), (list, tuple)):
+                yield from pipeline_transforms(t[key])
+
+
 def run_tool(args, cwd=REPO, env=None, timeout=600):
     """Run a command, return CompletedProcess (text)."""
     full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', **(env or {}))

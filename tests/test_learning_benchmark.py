@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from helpers import REPO, failure_report, process_alive, run_tool
+from helpers import REPO, failure_report, pipeline_transforms, process_alive, run_tool
 
 SCRIPT = osp.join(REPO, 'tools/benchmark/learning.py')
 
@@ -477,14 +477,13 @@ def test_diagnostic_variants_run(tmp_path):
     model = {m: Config.fromfile(next(runs.glob(f'{m}-{v}-s0*')) / 'config.py').model
              for m, v in (('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'))}
     assert tuple(model['cacl'].heads) == ('global_', ) and model['vader'].matching == 'random'
-    for method, crop in (('cacl', 'PairRandomResizedBoxCrop'),
-                         ('vader', 'RandomResizedCropAffine')):
-        ablation = {'cacl': 'global-head-crop-96', 'vader': 'unmatched-crop-96'}[method]
+    for method, crop, ablation in (('cacl', 'PairRandomResizedBoxCrop', 'global-head-crop-96'),
+                                   ('vader', 'RandomResizedCropAffine', 'unmatched-crop-96')):
         for variant, size in (('crop-96', 96), (ablation, 96),
                               ('momentum-0.99', 64)):  # 64: the table's
             (run, ) = runs.glob(f'{method}-{variant}-s0*')
             pipe = Config.fromfile(run / 'config.py').train_dataloader.dataset.pipeline
-            assert [t['scale'] for t in _transforms(pipe) if t['type'] == crop] == [size]
+            assert [t['scale'] for t in pipeline_transforms(pipe) if t['type'] == crop] == [size]
 
     def state(path):
         return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
@@ -533,18 +532,6 @@ def test_diagnostic_variants_run(tmp_path):
     assert res['class-pairs']['pos']['same_class'] > 0.95
     assert res['class-pairs']['neg']['same_class'] < 0.05
     assert res['class-tree']['pos']['same_class'] > res['main']['pos']['same_class']
-
-
-def _transforms(node):
-    """Every transform dict of a (nested) pipeline config."""
-    if isinstance(node, dict):
-        if 'type' in node:
-            yield node
-        for v in node.values():
-            yield from _transforms(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from _transforms(v)
 
 
 def _check_momentum_diagnostic(runs):

@@ -45,6 +45,8 @@ from mmdense.models.utils.region_pairs import sample_region_pairs
 from mmdense.registry import MODELS
 from mmdense.structures.geometry import coords_grid, feature_grid_coords, sample_at
 
+from helpers import pipeline_transforms
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FRAME = (120, 160)  # (H, W) of the synthetic frames
 SHIFT = (5., -3.)  # (dx, dy): frame 2 = frame 1 moved by this, in pipelines that load a flow
@@ -69,11 +71,7 @@ IMAGE_LEVEL = {
 
 # ---------------------------------------------------------------------- configs -> cases
 def _types(pipeline):
-    for t in pipeline:
-        yield t['type']
-        for key in ('transforms', 'geometric', 'appearance'):
-            if isinstance(t.get(key), (list, tuple)):
-                yield from _types(t[key])
+    return (t['type'] for t in pipeline_transforms(pipeline))
 
 
 def _is_photometric(t):
