@@ -114,6 +114,12 @@ DIAGNOSTIC_CROP = (96, 96)
 #: the VADeR ``encoder-lr-1x`` diagnostics' encoder lr multiplier: the decoder's lr, against the
 #: demo config's 0.1
 DIAGNOSTIC_ENCODER_LR_MULT = 1.0
+#: the VADeR ``vflip`` diagnostics' extra per-view transform, put before the demo config's
+#: ``RandomAffineView`` (:func:`_add_vertical_flip`): a half turn with probability 0.5. With that
+#: transform's horizontal flip (probability 0.5) each view is then unflipped, flipped
+#: horizontally, vertically or both, 1/4 each, so a pair's rows are mirrored in half the pairs
+DIAGNOSTIC_VFLIP = dict(type='RandomAffineView', scale_range=(1., 1.), rotation_range=(180., 180.),
+                        flip_prob=0., prob=0.5)
 #: the HierGroup diagnostics that sample from the world-label trees (:func:`class_tree`)
 CLASS_TREE_VARIANTS = ('class-tree', 'class-pairs', 'class-pairs-t0.1')
 #: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
@@ -144,6 +150,8 @@ RUNS = {
     ('vader', 'unmatched-crop-96'): (VADER, dict(matching='random'), 'r18-fpn'),
     ('vader', 'encoder-lr-1x'): (VADER, {}, 'r18-fpn'),
     ('vader', 'unmatched-encoder-lr-1x'): (VADER, dict(matching='random'), 'r18-fpn'),
+    ('vader', 'vflip'): (VADER, {}, 'r18-fpn'),
+    ('vader', 'unmatched-vflip'): (VADER, dict(matching='random'), 'r18-fpn'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
     ('hiergroup', 'class-tree'): (HIERGROUP, {}, 'hypercolumn'),
@@ -212,6 +220,14 @@ RUNS = {
 #:   stays near random init, and the decoder the readout reads is trained on top of a random
 #:   encoder. Tests whether that, rather than the objective, holds the row at +0.9 / +1.2 at this
 #:   budget; ``unmatched-encoder-lr-1x`` is the ablation at the same lrs;
+#: * VADeR ``vflip``: each view also flipped vertically with probability 0.5
+#:   (:data:`DIAGNOSTIC_VFLIP`). The paper's views (MoCo's) flip only horizontally, so a
+#:   scene point's column is mirrored between the views in half the pairs but its row order
+#:   never is, and the table's decoder collapses to a code of the pixel row (its first
+#:   principal component, 62% of the variance, correlates -0.95 with the row), which the
+#:   pixel contrast rewards. With rows mirrored as often as columns, a position code no longer
+#:   matches a positive. Tests whether that shortcut is what holds the row at +0.9 / +1.2;
+#:   ``unmatched-vflip`` is the ablation with the same views;
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
 #:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
@@ -221,7 +237,8 @@ DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('vader', 'moment
                ('cacl', 'momentum-0.99'), ('flowe', 'crop-96'), ('cacl', 'crop-96'),
                ('vader', 'crop-96'), ('cacl', 'global-head-crop-96'),
                ('vader', 'unmatched-crop-96'), ('vader', 'encoder-lr-1x'),
-               ('vader', 'unmatched-encoder-lr-1x'), ('hiergroup', 'object-edges'),
+               ('vader', 'unmatched-encoder-lr-1x'), ('vader', 'vflip'),
+               ('vader', 'unmatched-vflip'), ('hiergroup', 'object-edges'),
                ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
                ('transitive', 'object-boxes')) + DET_DIAGNOSTICS
@@ -467,6 +484,15 @@ def _fit_pipeline(node, crop):
             _fit_pipeline(v, crop)
 
 
+def _add_vertical_flip(pipeline):
+    """Put :data:`DIAGNOSTIC_VFLIP` before the ``RandomAffineView`` of the pipeline's
+    ``CorrespondingViews`` (VADeR's ``vflip`` diagnostics), in place."""
+    (views, ) = [t for t in pipeline if t['type'] == 'CorrespondingViews']
+    geometric = views['geometric']
+    (i, ) = [i for i, t in enumerate(geometric) if t['type'] == 'RandomAffineView']
+    geometric.insert(i, dict(DIAGNOSTIC_VFLIP))
+
+
 def shared_optimizer(cfg, iters):
     """:data:`PRETRAIN_OPTIM` with a linear warm-up over the first tenth and poly decay."""
     cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(PRETRAIN_OPTIM))
@@ -514,6 +540,8 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
         else:
             ds.sources = f'splits/{split}_clips.txt'
         _fit_pipeline(cfg.train_dataloader.dataset.pipeline, crop)
+        if method == 'vader' and variant.endswith('vflip'):
+            _add_vertical_flip(cfg.train_dataloader.dataset.pipeline)
         _scale_schedule(cfg, iters)
     if method == 'supervised' or optim == 'shared':
         shared_optimizer(cfg, iters)
