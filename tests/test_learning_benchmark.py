@@ -1,8 +1,10 @@
 """tools/benchmark/learning.py at smoke size (the benchmark itself is not a test): it runs end to
 end, writes the documented schema, the table and the plot, and a rerun skips finished runs."""
 import json
+import math
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -456,7 +458,8 @@ def test_diagnostic_variants_run(tmp_path):
     ``class-pairs`` on the world-label trees (the latter with its hard sigma_p), and their
     sampled pairs follow the shape classes; CACL's and VADeR's ``momentum-0.99`` update their
     momentum networks with EMA weight 0.01 (the papers' 0.001); their ``crop-96`` pretrain on
-    96x96 views, against the table's 64x64."""
+    96x96 views, against the table's 64x64; VADeR's ``encoder-lr-1x`` and its unmatched ablation
+    train the encoder at the decoder's lr, against the table's 0.1 x."""
     import torch
     from mmengine.config import Config
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
@@ -471,12 +474,31 @@ def test_diagnostic_variants_run(tmp_path):
                    ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
                    ('vader', 'momentum-0.99'), ('cacl', 'momentum-0.99'),
                    ('vader', 'crop-96'), ('cacl', 'crop-96'),
-                   ('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96')}
+                   ('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'),
+                   ('vader', 'encoder-lr-1x'), ('vader', 'unmatched-encoder-lr-1x')}
     runs = out / 'runs'
     _check_momentum_diagnostic(runs)
-    model = {m: Config.fromfile(next(runs.glob(f'{m}-{v}-s0*')) / 'config.py').model
-             for m, v in (('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'))}
-    assert tuple(model['cacl'].heads) == ('global_', ) and model['vader'].matching == 'random'
+    model = {v: Config.fromfile(next(runs.glob(f'{m}-{v}-s0*')) / 'config.py').model
+             for m, v in (('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'),
+                          ('vader', 'unmatched-encoder-lr-1x'), ('vader', 'encoder-lr-1x'))}
+    assert tuple(model['global-head-crop-96'].heads) == ('global_', )
+    assert [model[v].get('matching', 'correspondence') for v in (
+        'unmatched-crop-96', 'unmatched-encoder-lr-1x', 'encoder-lr-1x')] == [
+            'random', 'random', 'correspondence']
+    for variant, mult in (('encoder-lr-1x', 1.0), ('unmatched-encoder-lr-1x', 1.0),
+                          ('momentum-0.99', 0.1)):  # 0.1: the table's
+        (run, ) = runs.glob(f'vader-{variant}-s0*')
+        lr = Config.fromfile(run / 'config.py').optim_wrapper.optimizer.lr
+        # the encoder's lr as mmengine's optimizer constructor set it
+        logged = re.search(r'paramwise_options -- backbone\.conv1\.weight:lr=(\S+)',
+                           (run / 'train.log').read_text())
+        assert math.isclose(float(logged.group(1)), lr * mult, rel_tol=1e-9), variant
+    for variant in ('vflip', 'unmatched-vflip', 'crop-96'):
+        (run, ) = runs.glob(f'vader-{variant}-s0*')
+        pipe = Config.fromfile(run / 'config.py').train_dataloader.dataset.pipeline
+        turns = [t for t in pipeline_transforms(pipe) if t['type'] == 'RandomAffineView'
+                 and tuple(t['rotation_range']) == (180., 180.)]
+        assert len(turns) == (variant != 'crop-96'), variant
     for method, crop, ablation in (('cacl', 'PairRandomResizedBoxCrop', 'global-head-crop-96'),
                                    ('vader', 'RandomResizedCropAffine', 'unmatched-crop-96')):
         for variant, size in (('crop-96', 96), (ablation, 96),
@@ -532,6 +554,45 @@ def test_diagnostic_variants_run(tmp_path):
     assert res['class-pairs']['pos']['same_class'] > 0.95
     assert res['class-pairs']['neg']['same_class'] < 0.05
     assert res['class-tree']['pos']['same_class'] > res['main']['pos']['same_class']
+
+
+def test_vflip_views_mirror_rows():
+    """VADeR's ``vflip`` diagnostic views (its benchmark config, built by the registry, on a
+    96x128 frame): a pair's rows are mirrored between its views in about half the pairs, as its
+    columns are; the table's views mirror columns only. Read from the views' affines, checked
+    on the pictures: a mirrored pair's view 2 is view 1 turned upside down where both show the
+    whole frame."""
+    import tempfile
+
+    import numpy as np
+    from mmengine.registry import init_default_scope
+
+    from mmdense.registry import TRANSFORMS
+    init_default_scope('mmdense')  # the nested transforms are built in the caller's scope
+    learning = _learning()
+    with tempfile.TemporaryDirectory() as root:
+        with open(osp.join(root, 'meta.json'), 'w') as f:
+            json.dump(dict(params=dict(height=96, width=128)), f)
+        views = {v: TRANSFORMS.build(learning.pretrain_config(
+            'vader', v, 0, root, 'ucm', osp.join(root, 'w'), 300).train_dataloader.dataset
+            .pipeline[0]) for v in ('vflip', 'main')}
+    rng = np.random.RandomState(0)
+    frame = rng.randint(0, 256, (96, 128, 3)).astype(np.uint8)
+    for variant, rows_expected in (('vflip', (0.35, 0.65)), ('main', (0., 0.))):
+        np.random.seed(0)
+        rows = cols = 0
+        for _ in range(200):
+            out = views[variant](dict(img=frame.copy()))
+            rel = out['affine_v2'] @ np.linalg.inv(out['affine_v1'])
+            rows += rel[1, 1] < 0
+            cols += rel[0, 0] < 0
+        assert rows_expected[0] <= rows / 200 <= rows_expected[1], (variant, rows)
+        assert 0.35 <= cols / 200 <= 0.65, (variant, cols)
+    # the pictures: one turn of a view is the upside-down, right-left mirror of the unturned one
+    t = TRANSFORMS.build(dict(learning.DIAGNOSTIC_VFLIP, prob=1.0))
+    out = t.transform(dict(img=frame.copy()))
+    assert np.array_equal(out['img'], frame[::-1, ::-1])
+    assert np.allclose(out['affine'][:2, :2], -np.eye(2), atol=1e-9)
 
 
 def _check_momentum_diagnostic(runs):
@@ -908,6 +969,13 @@ def test_position_share_finds_the_grouping_that_made_the_features():
     noise = rng.standard_normal((n, c, h, w))
     s = ps.shares(by_pos, sem)
     assert s['position']['raw'] == pytest.approx(1) and s['frame']['raw'] < 1e-9
+    # a code of the row alone: all of it row, none column; the full position code is both
+    by_row = np.broadcast_to(code[:, :, :1], (n, c, h, w)).copy()
+    s = ps.shares(by_row, sem)
+    assert s['row']['raw'] == pytest.approx(1) and s['column']['raw'] < 1e-9
+    assert s['position']['raw'] == pytest.approx(1)
+    s = ps.shares(np.broadcast_to(code[:, :1, :], (n, c, h, w)).copy(), sem)  # the column's
+    assert s['column']['raw'] == pytest.approx(1) and s['row']['raw'] < 1e-9
     s = ps.shares(by_frame, sem)
     assert s['frame']['raw'] == pytest.approx(1) and s['position']['raw'] < 1e-9
     s = ps.shares(by_class, sem)
@@ -926,7 +994,7 @@ def test_position_share_finds_the_grouping_that_made_the_features():
     s = ps.shares(np.concatenate([by_class, np.ones((n, 1, h, w))], 1), sem)
     assert s['class']['per_channel'] > 0.99
     s = ps.shares(noise, sem)
-    for k in ('position', 'frame', 'class', 'class_residual'):
+    for k in ('position', 'row', 'column', 'frame', 'class', 'class_residual'):
         assert s[k]['raw'] < 3 * s[k]['chance']
     assert s['position']['chance'] == pytest.approx((h * w - 1) / (n * h * w - 1))
     # the raw share weighs channels by their variance; the per-channel share does not

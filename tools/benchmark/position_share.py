@@ -19,7 +19,9 @@ world's ``readout_val`` frames), four groupings of the N x h x w cells, each sco
 share of the variance between its groups' means (one-way ANOVA, eta squared, summed over
 channels):
 
-* ``position``: the cell's (row, column) in the feature grid (h x w groups of N cells);
+* ``position``: the cell's (row, column) in the feature grid (h x w groups of N cells); also
+  split into ``row`` (h groups) and ``column`` (w groups), which tell a code of the row (the
+  order a horizontal flip keeps) from one of the column;
 * ``frame``: the frame it belongs to (N groups of h x w cells): what an image-level (global)
   feature holds;
 * ``class``: the class at the cell's centre (the readouts' target; ignore cells left out);
@@ -79,7 +81,8 @@ def between_share(x, groups, floor=None):
 
 def shares(feats, sem):
     """The ``position``, ``frame``, ``class`` and ``class_residual`` shares of (N, C, h, w)
-    features.
+    features, and the ``row`` and ``column`` shares (the position's two parts: the cell's row,
+    h groups, and its column, w groups).
 
     Args:
         feats (ndarray): (N, C, h, w) features of N frames.
@@ -90,7 +93,9 @@ def shares(feats, sem):
     import numpy as np
     n, c, h, w = feats.shape
     x = feats.transpose(0, 2, 3, 1).reshape(-1, c).astype(np.float64)  # once, for every split
-    groups = dict(position=np.tile(np.arange(h * w), n), frame=np.repeat(np.arange(n), h * w))
+    cell = np.tile(np.arange(h * w), n)
+    groups = dict(position=cell, frame=np.repeat(np.arange(n), h * w), row=cell // w,
+                  column=cell % w)
     out = {}
     for name, g in groups.items():
         raw, per = between_share(x, g)
@@ -140,12 +145,12 @@ def measure(work, seed, iters, log=print, lr_scales=None):
 
 def table(rows):
     """Markdown: every encoder's shares, raw (per channel), in percent."""
-    keys = ('position', 'frame', 'class', 'class_residual')
-    lines = ['| method | variant | features | position % | frame % | class % | '
-             'class, residual % |', '|---|---|---|---|---|---|---|']
+    keys = ('position', 'row', 'column', 'frame', 'class', 'class_residual')
+    lines = ['| method | variant | features | position % | row % | column % | frame % | class % | '
+             'class, residual % |', '|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         cells = [f"{100 * r['shares'][k]['raw']:.1f} ({100 * r['shares'][k]['per_channel']:.1f})"
-                 for k in keys]
+                 if k in r['shares'] else '' for k in keys]  # (row, column: since e2b920f)
         lines.append(f"| {r['method']} | {r['variant']} | {r['arch']} | " + ' | '.join(cells)
                      + ' |')
     if rows:
