@@ -459,7 +459,8 @@ def test_diagnostic_variants_run(tmp_path):
     sampled pairs follow the shape classes; CACL's and VADeR's ``momentum-0.99`` update their
     momentum networks with EMA weight 0.01 (the papers' 0.001); their ``crop-96`` pretrain on
     96x96 views, against the table's 64x64; VADeR's ``encoder-lr-1x`` and its unmatched ablation
-    train the encoder at the decoder's lr, against the table's 0.1 x."""
+    train the encoder at the decoder's lr, against the table's 0.1 x; its ``vflip`` pair also
+    turns views upside down."""
     import torch
     from mmengine.config import Config
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
@@ -475,7 +476,8 @@ def test_diagnostic_variants_run(tmp_path):
                    ('vader', 'momentum-0.99'), ('cacl', 'momentum-0.99'),
                    ('vader', 'crop-96'), ('cacl', 'crop-96'),
                    ('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'),
-                   ('vader', 'encoder-lr-1x'), ('vader', 'unmatched-encoder-lr-1x')}
+                   ('vader', 'encoder-lr-1x'), ('vader', 'unmatched-encoder-lr-1x'),
+                   ('vader', 'vflip'), ('vader', 'unmatched-vflip')}
     runs = out / 'runs'
     _check_momentum_diagnostic(runs)
     model = {v: Config.fromfile(next(runs.glob(f'{m}-{v}-s0*')) / 'config.py').model
