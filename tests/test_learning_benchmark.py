@@ -498,9 +498,11 @@ def test_diagnostic_variants_run(tmp_path):
     for variant in ('vflip', 'unmatched-vflip', 'crop-96'):
         (run, ) = runs.glob(f'vader-{variant}-s0*')
         pipe = Config.fromfile(run / 'config.py').train_dataloader.dataset.pipeline
-        turns = [t for t in pipeline_transforms(pipe) if t['type'] == 'RandomAffineView'
-                 and tuple(t['rotation_range']) == (180., 180.)]
-        assert len(turns) == (variant != 'crop-96'), variant
+        affine = [(tuple(t['rotation_range']), t.get('prob', 1.0), t.get('flip_prob', 0.))
+                  for t in pipeline_transforms(pipe) if t['type'] == 'RandomAffineView']
+        # the half turn (p 0.5) right before the demo config's horizontal flip (p 0.5)
+        assert affine == [((180., 180.), 0.5, 0.)] * (variant != 'crop-96') + [
+            ((0., 0.), 1.0, 0.5)], variant
     for method, crop, ablation in (('cacl', 'PairRandomResizedBoxCrop', 'global-head-crop-96'),
                                    ('vader', 'RandomResizedCropAffine', 'unmatched-crop-96')):
         for variant, size in (('crop-96', 96), (ablation, 96),
@@ -560,10 +562,11 @@ def test_diagnostic_variants_run(tmp_path):
 
 def test_vflip_views_mirror_rows():
     """VADeR's ``vflip`` diagnostic views (its benchmark config, built by the registry, on a
-    96x128 frame): a pair's rows are mirrored between its views in about half the pairs, as its
-    columns are; the table's views mirror columns only. Read from the views' affines, checked
-    on the pictures: a mirrored pair's view 2 is view 1 turned upside down where both show the
-    whole frame."""
+    96x128 frame): each view is unflipped, flipped horizontally, vertically or both, about 1/4
+    each, so a pair's rows are mirrored between its views in about half the pairs, as its
+    columns are; the table's views flip columns only. Read from the views' affines (that the
+    flipped views still pair one scene point is ``test_pair_pipelines``'). The half turn itself
+    is checked on a picture: upside down and mirrored."""
     import tempfile
 
     import numpy as np
@@ -580,17 +583,24 @@ def test_vflip_views_mirror_rows():
             .pipeline[0]) for v in ('vflip', 'main')}
     rng = np.random.RandomState(0)
     frame = rng.randint(0, 256, (96, 128, 3)).astype(np.uint8)
-    for variant, rows_expected in (('vflip', (0.35, 0.65)), ('main', (0., 0.))):
+    for variant in ('vflip', 'main'):
         np.random.seed(0)
-        rows = cols = 0
+        kinds, rows, cols = np.zeros((2, 2)), 0, 0
         for _ in range(200):
             out = views[variant](dict(img=frame.copy()))
+            for a in (out['affine_v1'], out['affine_v2']):  # (columns flipped, rows flipped)
+                kinds[int(a[0, 0] < 0), int(a[1, 1] < 0)] += 1
             rel = out['affine_v2'] @ np.linalg.inv(out['affine_v1'])
             rows += rel[1, 1] < 0
             cols += rel[0, 0] < 0
-        assert rows_expected[0] <= rows / 200 <= rows_expected[1], (variant, rows)
-        assert 0.35 <= cols / 200 <= 0.65, (variant, cols)
-    # the pictures: one turn of a view is the upside-down, right-left mirror of the unturned one
+        kinds /= 400
+        if variant == 'vflip':
+            assert ((0.19 <= kinds) & (kinds <= 0.31)).all(), kinds
+            assert 0.4 <= rows / 200 <= 0.6, rows
+        else:
+            assert kinds[:, 1].sum() == 0 and rows == 0 and 0.4 <= kinds[1, 0] <= 0.6, kinds
+        assert 0.4 <= cols / 200 <= 0.6, (variant, cols)
+    # the pictures: the half turn is the upside-down, right-left mirror of its input
     t = TRANSFORMS.build(dict(learning.DIAGNOSTIC_VFLIP, prob=1.0))
     out = t.transform(dict(img=frame.copy()))
     assert np.array_equal(out['img'], frame[::-1, ::-1])

@@ -150,7 +150,7 @@ def table(rows):
              'class, residual % |', '|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         cells = [f"{100 * r['shares'][k]['raw']:.1f} ({100 * r['shares'][k]['per_channel']:.1f})"
-                 if k in r['shares'] else '' for k in keys]  # (row, column: since e2b920f)
+                 if k in r['shares'] else '' for k in keys]  # (row, column: since 1fa17c0)
         lines.append(f"| {r['method']} | {r['variant']} | {r['arch']} | " + ' | '.join(cells)
                      + ' |')
     if rows:
