@@ -607,6 +607,20 @@ def test_vflip_views_mirror_rows():
     assert np.allclose(out['affine'][:2, :2], -np.eye(2), atol=1e-9)
 
 
+def test_encoder_lr_diagnostic_needs_the_demo_optimizer(tmp_path):
+    """VADeR's ``encoder-lr-1x`` changes its demo config's encoder lr multiplier; under the shared
+    optimizer (``--pretrain-optim shared``, no multiplier) it is refused with the fix, rather
+    than run as a copy of main."""
+    learning = _learning()
+    (tmp_path / 'meta.json').write_text(json.dumps(dict(params=dict(height=96, width=128))))
+    with pytest.raises(ValueError, match='--pretrain-optim config'):
+        learning.pretrain_config('vader', 'encoder-lr-1x', 0, str(tmp_path), 'ucm',
+                                 str(tmp_path / 'w'), 300, optim='shared')
+    cfg = learning.pretrain_config('vader', 'encoder-lr-1x', 0, str(tmp_path), 'ucm',
+                                   str(tmp_path / 'w'), 300)
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult == 1.0
+
+
 def _check_momentum_diagnostic(runs):
     """The ``momentum-0.99`` runs: their config's momentum is 0.01, and the model it builds
     gives its momentum network that EMA weight (the weight of the online parameters in

@@ -217,16 +217,18 @@ RUNS = {
 #:   (:data:`DIAGNOSTIC_ENCODER_LR_MULT`) instead of the demo config's 0.1 x. The paper's small
 #:   encoder lr (1e-4 x) keeps a MoCo-v2 encoder nearly fixed; the demo encoder starts from
 #:   scratch, so at 0.1 x its lr (0.0009 at the table's x0.3, cosine-decayed over 300 steps) it
-#:   stays near random init, and the decoder the readout reads is trained on top of a random
+#:   may stay near random init, and the decoder the readout reads be trained on top of a random
 #:   encoder. Tests whether that, rather than the objective, holds the row at +0.9 / +1.2 at this
-#:   budget; ``unmatched-encoder-lr-1x`` is the ablation at the same lrs;
+#:   budget; ``unmatched-encoder-lr-1x`` is the ablation at the same lrs. Only with the demo
+#:   config's optimizer (``--pretrain-optim config``): the shared one has no multiplier;
 #: * VADeR ``vflip``: each view also flipped vertically with probability 0.5
 #:   (:data:`DIAGNOSTIC_VFLIP`). The paper's views (MoCo's) flip only horizontally, so a
 #:   scene point's column is mirrored between the views in half the pairs but its row order
 #:   never is, and the table's decoder collapses to a code of the pixel row (its first
 #:   principal component, 62% of the variance, correlates -0.95 with the row), which the
-#:   pixel contrast rewards. With rows mirrored as often as columns, a position code no longer
-#:   matches a positive. Tests whether that shortcut is what holds the row at +0.9 / +1.2;
+#:   pixel contrast rewards. With rows mirrored as often as columns, a code of the row (or the
+#:   column) no longer matches a positive. Tests whether that shortcut is what holds the row at
+#:   +0.9 / +1.2;
 #:   ``unmatched-vflip`` is the ablation with the same views;
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
@@ -555,6 +557,11 @@ def pretrain_config(method, variant, seed, root, ucm, work_dir, iters, optim='co
         cfg.optim_wrapper.paramwise_cfg = dict(
             custom_keys={'backbone': dict(lr_mult=VADER_ENCODER_LR_MULT)})
     if method == 'vader' and variant.endswith('encoder-lr-1x'):
+        if 'paramwise_cfg' not in cfg.optim_wrapper:  # --pretrain-optim shared
+            raise ValueError(
+                f"vader/{variant} sets the encoder's lr multiplier of VADeR's demo config "
+                f'({config}); the shared optimizer (--pretrain-optim shared) has none and '
+                'trains every parameter at its lr already: run it with --pretrain-optim config')
         cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult = DIAGNOSTIC_ENCODER_LR_MULT
     return _run_settings(cfg, seed, work_dir, iters)
 
