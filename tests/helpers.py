@@ -39,6 +39,22 @@ def pipeline_transforms(pipeline):
                 yield from pipeline_transforms(t[key])
 
 
+def benchmark_pretrain_config(method, variant, root, **kwargs):
+    """The learning benchmark's pretraining config of ``(method, variant)``, seed 0, 300
+    iterations (``learning.pretrain_config``; ``kwargs`` go to it), made for a stand-in world
+    in the folder ``root``: the ``meta.json`` of the benchmark world's 96x128 frames, which is
+    all of the world the config reads (written once)."""
+    import json
+    sys.path.insert(0, osp.join(REPO, 'tools', 'benchmark'))
+    import learning
+    meta = osp.join(root, 'meta.json')
+    if not osp.exists(meta):
+        with open(meta, 'w') as f:
+            json.dump(dict(params=dict(height=96, width=128)), f)
+    return learning.pretrain_config(method, variant, 0, root, 'ucm', osp.join(root, 'w'), 300,
+                                    **kwargs)
+
+
 def run_tool(args, cwd=REPO, env=None, timeout=600):
     """Run a command, return CompletedProcess (text)."""
     full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', **(env or {}))

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from helpers import REPO, failure_report, pipeline_transforms, process_alive, run_tool
+from helpers import (REPO, benchmark_pretrain_config, failure_report, pipeline_transforms,
+                     process_alive, run_tool)
 
 SCRIPT = osp.join(REPO, 'tools/benchmark/learning.py')
 
@@ -576,11 +577,9 @@ def test_vflip_views_mirror_rows():
     init_default_scope('mmdense')  # the nested transforms are built in the caller's scope
     learning = _learning()
     with tempfile.TemporaryDirectory() as root:
-        with open(osp.join(root, 'meta.json'), 'w') as f:
-            json.dump(dict(params=dict(height=96, width=128)), f)
-        views = {v: TRANSFORMS.build(learning.pretrain_config(
-            'vader', v, 0, root, 'ucm', osp.join(root, 'w'), 300).train_dataloader.dataset
-            .pipeline[0]) for v in ('vflip', 'main')}
+        views = {v: TRANSFORMS.build(benchmark_pretrain_config('vader', v, root)
+                                     .train_dataloader.dataset.pipeline[0])
+                 for v in ('vflip', 'main')}
     rng = np.random.RandomState(0)
     frame = rng.randint(0, 256, (96, 128, 3)).astype(np.uint8)
     for variant in ('vflip', 'main'):
@@ -611,13 +610,9 @@ def test_encoder_lr_diagnostic_needs_the_demo_optimizer(tmp_path):
     """VADeR's ``encoder-lr-1x`` changes its demo config's encoder lr multiplier; under the shared
     optimizer (``--pretrain-optim shared``, no multiplier) it is refused with the fix, rather
     than run as a copy of main."""
-    learning = _learning()
-    (tmp_path / 'meta.json').write_text(json.dumps(dict(params=dict(height=96, width=128))))
     with pytest.raises(ValueError, match='--pretrain-optim config'):
-        learning.pretrain_config('vader', 'encoder-lr-1x', 0, str(tmp_path), 'ucm',
-                                 str(tmp_path / 'w'), 300, optim='shared')
-    cfg = learning.pretrain_config('vader', 'encoder-lr-1x', 0, str(tmp_path), 'ucm',
-                                   str(tmp_path / 'w'), 300)
+        benchmark_pretrain_config('vader', 'encoder-lr-1x', str(tmp_path), optim='shared')
+    cfg = benchmark_pretrain_config('vader', 'encoder-lr-1x', str(tmp_path))
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult == 1.0
 
 

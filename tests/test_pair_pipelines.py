@@ -45,7 +45,7 @@ from mmdense.models.utils.region_pairs import sample_region_pairs
 from mmdense.registry import MODELS
 from mmdense.structures.geometry import coords_grid, feature_grid_coords, sample_at
 
-from helpers import pipeline_transforms
+from helpers import benchmark_pretrain_config, pipeline_transforms
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FRAME = (120, 160)  # (H, W) of the synthetic frames
@@ -111,14 +111,12 @@ def _benchmark_configs():
     import tempfile
     sys.path.insert(0, osp.join(REPO, 'tools', 'benchmark'))
     import learning
-    with tempfile.TemporaryDirectory() as root:  # the world's size is all the config reads
-        with open(osp.join(root, 'meta.json'), 'w') as f:
-            json.dump(dict(params=dict(height=96, width=128)), f)
+    with tempfile.TemporaryDirectory() as root:
         for (method, variant), (config, _, _) in sorted(learning.RUNS.items()):
             if config is None or method == 'supervised':
                 continue
-            cfg = learning.pretrain_config(method, variant, 0, root, 'ucm', osp.join(root, 'w'),
-                                           300, init='moco.pth')  # (moco-init's start)
+            cfg = benchmark_pretrain_config(method, variant, root,
+                                            init='moco.pth')  # (moco-init's start)
             yield f'tools/benchmark/learning.py:{method}-{variant}', cfg
 
 
