@@ -461,7 +461,8 @@ def test_diagnostic_variants_run(tmp_path):
     momentum networks with EMA weight 0.01 (the papers' 0.001); their ``crop-96`` pretrain on
     96x96 views, against the table's 64x64; VADeR's ``encoder-lr-1x`` and its unmatched ablation
     train the encoder at the decoder's lr, against the table's 0.1 x; its ``vflip`` pair also
-    turns views upside down."""
+    turns views upside down; CACL's ``same-position-hard-cycle`` takes no dense target from the
+    global head."""
     import torch
     from mmengine.config import Config
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
@@ -478,13 +479,22 @@ def test_diagnostic_variants_run(tmp_path):
                    ('vader', 'crop-96'), ('cacl', 'crop-96'),
                    ('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'),
                    ('vader', 'encoder-lr-1x'), ('vader', 'unmatched-encoder-lr-1x'),
-                   ('vader', 'vflip'), ('vader', 'unmatched-vflip')}
+                   ('vader', 'vflip'), ('vader', 'unmatched-vflip'),
+                   ('cacl', 'same-position-hard-cycle')}
     runs = out / 'runs'
     _check_momentum_diagnostic(runs)
     model = {v: Config.fromfile(next(runs.glob(f'{m}-{v}-s0*')) / 'config.py').model
              for m, v in (('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'),
                           ('vader', 'unmatched-encoder-lr-1x'), ('vader', 'encoder-lr-1x'))}
     assert tuple(model['global-head-crop-96'].heads) == ('global_', )
+    for variant, positive, soft in (('same-position-hard-cycle', 'same_position', False),
+                                    ('momentum-0.99', 'global', True)):  # the paper's
+        (run, ) = runs.glob(f'cacl-{variant}-s0*')
+        cacl = Config.fromfile(run / 'config.py').model
+        assert (cacl.pixel_positive, cacl.soft_cycle) == (positive, soft), variant
+        assert tuple(cacl.heads) == ('global_', 'pixel', 'cycle'), variant
+        log = (run / 'train.log').read_text()  # all three dense and global losses trained
+        assert all(re.search(rf'\bloss_{h}: [0-9.]+', log) for h in ('global', 'pixel', 'cycle'))
     assert [model[v].get('matching', 'correspondence') for v in (
         'unmatched-crop-96', 'unmatched-encoder-lr-1x', 'encoder-lr-1x')] == [
             'random', 'random', 'correspondence']

@@ -121,6 +121,11 @@ DIAGNOSTIC_ENCODER_LR_MULT = 1.0
 DIAGNOSTIC_VFLIP = dict(type='RandomAffineView', scale_range=(1., 1.), rotation_range=(180., 180.),
                         flip_prob=0., prob=0.5)
 #: the HierGroup diagnostics that sample from the world-label trees (:func:`class_tree`)
+#: the CACL ``same-position-hard-cycle`` diagnostic's model switches (Table 1's): the pixel
+#: head's positive is the pixel at the same crop position of the other frame (not the argmax of
+#: the global head's per-pixel affinity, eq. 4) and the cycle is trained towards the identity
+#: (not towards the global head's soft target), so no dense target comes from the global head
+DIAGNOSTIC_CACL_OWN_TARGETS = dict(pixel_positive='same_position', soft_cycle=False)
 CLASS_TREE_VARIANTS = ('class-tree', 'class-pairs', 'class-pairs-t0.1')
 #: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
 #: ablations are the papers' key ones (issue 17's table).
@@ -152,6 +157,7 @@ RUNS = {
     ('vader', 'unmatched-encoder-lr-1x'): (VADER, dict(matching='random'), 'r18-fpn'),
     ('vader', 'vflip'): (VADER, {}, 'r18-fpn'),
     ('vader', 'unmatched-vflip'): (VADER, dict(matching='random'), 'r18-fpn'),
+    ('cacl', 'same-position-hard-cycle'): (CACL, DIAGNOSTIC_CACL_OWN_TARGETS, 'r18-d8'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
     ('hiergroup', 'class-tree'): (HIERGROUP, {}, 'hypercolumn'),
@@ -230,6 +236,16 @@ RUNS = {
 #:   column) no longer matches a positive. Tests whether that shortcut is what holds the row at
 #:   +0.9 / +1.2;
 #:   ``unmatched-vflip`` is the ablation with the same views;
+#: * CACL ``same-position-hard-cycle``: the pixel head's positives at the same crop position and
+#:   the cycle head's identity target (:data:`DIAGNOSTIC_CACL_OWN_TARGETS`, the switches of the
+#:   paper's Table 1) instead of the paper's full setting, where both dense targets come from
+#:   the global head's per-pixel outputs (eq. 4's argmax, the soft cycle), which only its pooled
+#:   loss (eq. 3) trains. If those outputs are near constant over a frame, eq. 4's positive is
+#:   an arbitrary pixel of the other frame and the soft target near uniform, and the dense heads
+#:   are rewarded for frame-constant features (what CACL's features are made of: 56-67% frame
+#:   at 3000 iterations). Tests whether that, rather than the budget, keeps the dense heads from
+#:   adding to the global head here. The two views share one crop box and flip, so the same
+#:   position is the same scene point where the scene did not move between the frames;
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
 #:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
@@ -240,7 +256,8 @@ DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('vader', 'moment
                ('vader', 'crop-96'), ('cacl', 'global-head-crop-96'),
                ('vader', 'unmatched-crop-96'), ('vader', 'encoder-lr-1x'),
                ('vader', 'unmatched-encoder-lr-1x'), ('vader', 'vflip'),
-               ('vader', 'unmatched-vflip'), ('hiergroup', 'object-edges'),
+               ('vader', 'unmatched-vflip'), ('cacl', 'same-position-hard-cycle'),
+               ('hiergroup', 'object-edges'),
                ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
                ('transitive', 'object-boxes')) + DET_DIAGNOSTICS
