@@ -98,6 +98,7 @@ FLOWE = 'configs/flowe/flowe_resnet18-d8_1xb8-300iters_demo-world.py'
 CACL = 'configs/cacl/cacl_resnet18-d8_1xb8-300iters_demo-world.py'
 VADER = 'configs/vader/vader_resnet18-fpn_1xb8-300iters_demo-world.py'
 HIERGROUP = 'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world.py'
+HIERGROUP_RANDOM_REGIONS = HIERGROUP[:-len('.py')] + '_random-regions.py'
 SUPERVISED = 'configs/readout/seg/deeplabv1_r18-d8-frozen_1xb8-400iters_demo-world.py'
 
 #: the ``class-pairs`` diagnostic's sigma_p: exp(-1 / 0.05) = 2e-9, so eqs. 2-3 never draw a
@@ -137,9 +138,7 @@ RUNS = {
     ('vader', 'main'): (VADER, {}, 'r18-fpn'),
     ('vader', 'unmatched'): (VADER, dict(matching='random'), 'r18-fpn'),
     ('hiergroup', 'main'): (HIERGROUP, {}, 'hypercolumn'),
-    ('hiergroup', 'random-regions'): (
-        'configs/hiergroup/hiergroup_resnet18-hypercolumn_1xb8-300iters_demo-world_'
-        'random-regions.py', {}, 'hypercolumn'),
+    ('hiergroup', 'random-regions'): (HIERGROUP_RANDOM_REGIONS, {}, 'hypercolumn'),
     ('transitive', 'main'): (None, {}, 'transitive'),
     ('transitive', 'tracking-only'): (None, {}, 'transitive'),
     # diagnostics (:data:`DIAGNOSTICS`): not the papers' ablations; each tests a cause that
@@ -166,6 +165,8 @@ RUNS = {
         HIERGROUP, dict(sigma=CLASS_PAIRS_SIGMA, temperature=DIAGNOSTIC_TEMPERATURE),
         'hypercolumn'),
     ('hiergroup', 't0.1'): (HIERGROUP, dict(temperature=DIAGNOSTIC_TEMPERATURE), 'hypercolumn'),
+    ('hiergroup', 'random-regions-t0.1'): (
+        HIERGROUP_RANDOM_REGIONS, dict(temperature=DIAGNOSTIC_TEMPERATURE), 'hypercolumn'),
     ('supervised', 'main'): (SUPERVISED, {}, 'r18-d8'),
 }
 #: the variants that test a cause rather than an ablation of the paper; run only with
@@ -203,6 +204,10 @@ RUNS = {
 #:   logits span [-1, 1]: the loss can fall only from ln 11 = 2.40 to ln(1 + 10 e^-2) = 0.86,
 #:   and the softmax weighs every negative about alike. Tests whether that, rather than the
 #:   pairs, limits what the objective teaches at this budget;
+#: * HierGroup ``random-regions-t0.1``: the ``random-regions`` ablation at the same
+#:   temperature, so that main minus ablation can be read where eq. 1 can learn its pairs
+#:   (``t0.1`` minus ``random-regions-t0.1``): does the UCM tree add to a random partition of
+#:   the same region count once the temperature is not the limit?
 #: * CACL and VADeR ``momentum-0.99``: the key (momentum) encoder's MoCo momentum 0.99 instead of
 #:   the papers' 0.999 (:data:`DIAGNOSTIC_MOMENTUM`; MMPretrain's demo MoCo-v2 above uses 0.99
 #:   too). At 0.999 the key encoder moves 0.1% of the way to the online one per step, so after
@@ -260,6 +265,7 @@ DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('vader', 'moment
                ('hiergroup', 'object-edges'),
                ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
+               ('hiergroup', 'random-regions-t0.1'),
                ('transitive', 'object-boxes')) + DET_DIAGNOSTICS
 #: the object-edges diagnostic's edge recipe (:func:`object_edges`)
 OBJECT_EDGES = dict(grad_weight=0.5)
