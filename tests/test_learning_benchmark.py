@@ -462,7 +462,8 @@ def test_diagnostic_variants_run(tmp_path):
     96x96 views, against the table's 64x64; VADeR's ``encoder-lr-1x`` and its unmatched ablation
     train the encoder at the decoder's lr, against the table's 0.1 x; its ``vflip`` pair also
     turns views upside down; CACL's ``same-position-hard-cycle`` takes no dense target from the
-    global head."""
+    global head; HierGroup's ``random-regions-t0.1`` samples a random partition at temperature
+    0.1."""
     import torch
     from mmengine.config import Config
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
@@ -480,7 +481,7 @@ def test_diagnostic_variants_run(tmp_path):
                    ('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'),
                    ('vader', 'encoder-lr-1x'), ('vader', 'unmatched-encoder-lr-1x'),
                    ('vader', 'vflip'), ('vader', 'unmatched-vflip'),
-                   ('cacl', 'same-position-hard-cycle')}
+                   ('cacl', 'same-position-hard-cycle'), ('hiergroup', 'random-regions-t0.1')}
     runs = out / 'runs'
     _check_momentum_diagnostic(runs)
     model = {v: Config.fromfile(next(runs.glob(f'{m}-{v}-s0*')) / 'config.py').model
@@ -551,10 +552,14 @@ def test_diagnostic_variants_run(tmp_path):
             ('class-tree', 0.8, 1.0, 'world_ucm_class_tree'),
             ('class-pairs', hard, 1.0, 'world_ucm_class_tree'),
             ('class-pairs-t0.1', hard, 0.1, 'world_ucm_class_tree'),
-            ('t0.1', 0.8, 0.1, 'world_ucm')):
+            ('t0.1', 0.8, 0.1, 'world_ucm'),
+            ('random-regions-t0.1', 0.8, 0.1, 'world_ucm')):
         cfg = Config.fromfile(runs / f'hiergroup-{variant}-s0-lr0.3x' / 'config.py')
         assert (cfg.model.sigma, cfg.model.temperature) == (sigma, temperature), variant
-        assert osp.basename(cfg.train_dataloader.dataset.pipeline[1].ucm_root) == tree
+        pipe = cfg.train_dataloader.dataset.pipeline
+        assert osp.basename(pipe[1].ucm_root) == tree
+        # the random partition (matched to the UCM tree) only in the ablation's pipeline
+        assert ('RandomUCM' in [t['type'] for t in pipe]) == variant.startswith('random'), variant
     # the pair statistics of the three tree sources read this folder's world and trees
     stats = tmp_path / 'pairs.json'
     r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/hiergroup_pair_stats.py'),
