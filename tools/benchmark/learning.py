@@ -121,12 +121,12 @@ DIAGNOSTIC_ENCODER_LR_MULT = 1.0
 #: horizontally, vertically or both, 1/4 each, so a pair's rows are mirrored in half the pairs
 DIAGNOSTIC_VFLIP = dict(type='RandomAffineView', scale_range=(1., 1.), rotation_range=(180., 180.),
                         flip_prob=0., prob=0.5)
-#: the HierGroup diagnostics that sample from the world-label trees (:func:`class_tree`)
 #: the CACL ``same-position-hard-cycle`` diagnostic's model switches (Table 1's): the pixel
 #: head's positive is the pixel at the same crop position of the other frame (not the argmax of
 #: the global head's per-pixel affinity, eq. 4) and the cycle is trained towards the identity
 #: (not towards the global head's soft target), so no dense target comes from the global head
 DIAGNOSTIC_CACL_OWN_TARGETS = dict(pixel_positive='same_position', soft_cycle=False)
+#: the HierGroup diagnostics that sample from the world-label trees (:func:`class_tree`)
 CLASS_TREE_VARIANTS = ('class-tree', 'class-pairs', 'class-pairs-t0.1')
 #: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
 #: ablations are the papers' key ones (issue 17's table).
