@@ -462,8 +462,8 @@ def test_diagnostic_variants_run(tmp_path):
     96x96 views, against the table's 64x64; VADeR's ``encoder-lr-1x`` and its unmatched ablation
     train the encoder at the decoder's lr, against the table's 0.1 x; its ``vflip`` pair also
     turns views upside down; CACL's ``same-position-hard-cycle`` takes no dense target from the
-    global head; HierGroup's ``random-regions-t0.1`` samples a random partition at temperature
-    0.1."""
+    global head, its ``same-position`` and ``hard-cycle`` one switch each; HierGroup's
+    ``random-regions-t0.1`` samples a random partition at temperature 0.1."""
     import torch
     from mmengine.config import Config
     out, results = tmp_path / 'work', tmp_path / 'learning.json'
@@ -481,7 +481,8 @@ def test_diagnostic_variants_run(tmp_path):
                    ('cacl', 'global-head-crop-96'), ('vader', 'unmatched-crop-96'),
                    ('vader', 'encoder-lr-1x'), ('vader', 'unmatched-encoder-lr-1x'),
                    ('vader', 'vflip'), ('vader', 'unmatched-vflip'),
-                   ('cacl', 'same-position-hard-cycle'), ('hiergroup', 'random-regions-t0.1')}
+                   ('cacl', 'same-position-hard-cycle'), ('cacl', 'same-position'),
+                   ('cacl', 'hard-cycle'), ('hiergroup', 'random-regions-t0.1')}
     runs = out / 'runs'
     _check_momentum_diagnostic(runs)
     model = {v: Config.fromfile(next(runs.glob(f'{m}-{v}-s0*')) / 'config.py').model
@@ -489,6 +490,8 @@ def test_diagnostic_variants_run(tmp_path):
                           ('vader', 'unmatched-encoder-lr-1x'), ('vader', 'encoder-lr-1x'))}
     assert tuple(model['global-head-crop-96'].heads) == ('global_', )
     for variant, positive, soft in (('same-position-hard-cycle', 'same_position', False),
+                                    ('same-position', 'same_position', True),
+                                    ('hard-cycle', 'global', False),
                                     ('momentum-0.99', 'global', True)):  # the paper's
         (run, ) = runs.glob(f'cacl-{variant}-s0*')
         cacl = Config.fromfile(run / 'config.py').model

@@ -126,6 +126,10 @@ DIAGNOSTIC_VFLIP = dict(type='RandomAffineView', scale_range=(1., 1.), rotation_
 #: the global head's per-pixel affinity, eq. 4) and the cycle is trained towards the identity
 #: (not towards the global head's soft target), so no dense target comes from the global head
 DIAGNOSTIC_CACL_OWN_TARGETS = dict(pixel_positive='same_position', soft_cycle=False)
+#: the CACL ``same-position`` and ``hard-cycle`` diagnostics: one of those two switches each, the
+#: other at the paper's setting
+DIAGNOSTIC_CACL_SAME_POSITION = dict(pixel_positive='same_position')
+DIAGNOSTIC_CACL_HARD_CYCLE = dict(soft_cycle=False)
 #: the HierGroup diagnostics that sample from the world-label trees (:func:`class_tree`)
 CLASS_TREE_VARIANTS = ('class-tree', 'class-pairs', 'class-pairs-t0.1')
 #: (method, variant) -> (pretraining config, model overrides, encoder architecture). The
@@ -157,6 +161,8 @@ RUNS = {
     ('vader', 'vflip'): (VADER, {}, 'r18-fpn'),
     ('vader', 'unmatched-vflip'): (VADER, dict(matching='random'), 'r18-fpn'),
     ('cacl', 'same-position-hard-cycle'): (CACL, DIAGNOSTIC_CACL_OWN_TARGETS, 'r18-d8'),
+    ('cacl', 'same-position'): (CACL, DIAGNOSTIC_CACL_SAME_POSITION, 'r18-d8'),
+    ('cacl', 'hard-cycle'): (CACL, DIAGNOSTIC_CACL_HARD_CYCLE, 'r18-d8'),
     ('vader', 'moco-only'): (None, {}, 'r18-fpn'),
     ('hiergroup', 'object-edges'): (HIERGROUP, {}, 'hypercolumn'),
     ('hiergroup', 'class-tree'): (HIERGROUP, {}, 'hypercolumn'),
@@ -251,6 +257,11 @@ RUNS = {
 #:   at 3000 iterations). Tests whether that, rather than the budget, keeps the dense heads from
 #:   adding to the global head here. The two views share one crop box and flip, so the same
 #:   position is the same scene point where the scene did not move between the frames;
+#: * CACL ``same-position`` and ``hard-cycle``: one switch of ``same-position-hard-cycle`` each
+#:   (:data:`DIAGNOSTIC_CACL_SAME_POSITION`, :data:`DIAGNOSTIC_CACL_HARD_CYCLE`), the other target
+#:   at the paper's setting. Tell which of the two dense targets taken from the global head
+#:   (eq. 4's positive, the soft cycle) is behind ``same-position-hard-cycle``'s lead over main
+#:   at 1000 iterations;
 #: * ``detector-trained`` (random init and supervised, detection only): the detection readout's
 #:   detector and schedule with the encoder trained too (``learning_det.DET_TRAINED_READOUT``).
 #:   What the whole detector reaches at the readout's budget from that start: a ceiling for the
@@ -262,6 +273,7 @@ DIAGNOSTICS = (('vader', 'moco-init'), ('vader', 'moco-only'), ('vader', 'moment
                ('vader', 'unmatched-crop-96'), ('vader', 'encoder-lr-1x'),
                ('vader', 'unmatched-encoder-lr-1x'), ('vader', 'vflip'),
                ('vader', 'unmatched-vflip'), ('cacl', 'same-position-hard-cycle'),
+               ('cacl', 'same-position'), ('cacl', 'hard-cycle'),
                ('hiergroup', 'object-edges'),
                ('hiergroup', 'class-tree'), ('hiergroup', 'class-pairs'),
                ('hiergroup', 'class-pairs-t0.1'), ('hiergroup', 't0.1'),
