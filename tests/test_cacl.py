@@ -245,10 +245,17 @@ def test_cacl_head_subsets_and_bad_settings():
     assert list(only_pixel.heads) == ['pixel'] and list(only_pixel.queues) == ['pixel']
     losses = only_pixel.train().loss([torch.randn(2, 3, 8, 8)] * 2, None)
     assert set(losses) == {'loss_pixel'}
-    # the pixel head's positives from the global head need the global head, untrained
-    with_global = _toy_cacl(heads=('pixel', 'cycle'), soft_cycle=False)
-    assert list(with_global.heads) == ['global_', 'pixel', 'cycle']
-    assert 'global_' not in with_global.queues
+    own_targets = _toy_cacl(heads=('pixel', 'cycle'), pixel_positive='same_position',
+                            soft_cycle=False)
+    assert list(own_targets.heads) == ['pixel', 'cycle'] == list(own_targets.queues)
+    # eq. 4's positives and the soft cycle come from the global head: without its loss they
+    # would come from an untrained head
+    for kwargs, named in ((dict(heads=('pixel', 'cycle'), soft_cycle=False), 'pixel_positive'),
+                          (dict(heads=('cycle', ), ), 'soft_cycle'),
+                          (dict(heads=('pixel', 'cycle')), "pixel_positive='global' .* and "
+                                                           'soft_cycle=True')):
+        with pytest.raises(ValueError, match=f"{named}.*add 'global_' to heads"):
+            _toy_cacl(**kwargs)
     with pytest.raises(ValueError, match='heads must be a non-empty subset'):
         _toy_cacl(heads=('global', ))
     with pytest.raises(ValueError, match='pixel_positive must be'):

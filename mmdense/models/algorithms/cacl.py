@@ -72,7 +72,9 @@ class CACL(BaseSelfSupervisor):
             ``DenseNonLinearNeck(C, C, 128, norm_cfg=None)``.
         heads (tuple[str]): heads whose losses are trained (Table 1a), a subset of
             ``('global_', 'pixel', 'cycle')`` (``global_`` because ``global`` is a Python keyword
-            and configs are Python).
+            and configs are Python). ``pixel_positive='global'`` with the pixel head and
+            ``soft_cycle`` with the cycle head read the global head, so they need ``global_``
+            here (a ValueError otherwise: its outputs would be a random head's).
         loss_weights (dict): ``dict(global_=w_G, pixel=w_P, cycle=w_C)``.
         queue_len (int): negatives per queue (16384 in the paper).
         feat_dim (int): head output size (128).
@@ -101,13 +103,22 @@ class CACL(BaseSelfSupervisor):
         if pixel_positive not in ('global', 'same_position', 'self'):
             raise ValueError("pixel_positive must be 'global', 'same_position' or 'self', got "
                              f'{pixel_positive!r}')
+        # eq. 4's positives and the soft-cycle target are read off the global head's per-pixel
+        # outputs, which only its own loss (eq. 3) trains: without it they would come from a
+        # random head. The paper's pixel head alone takes same-position positives (Table 1(a))
+        untrained = [f'{switch} (the {head} head)' for head, switch, on in (
+            ('pixel', "pixel_positive='global'", pixel_positive == 'global'),
+            ('cycle', 'soft_cycle=True', soft_cycle)) if on and head in heads]
+        if untrained and 'global_' not in heads:
+            raise ValueError(
+                f'{" and ".join(untrained)} read{"s" * (len(untrained) == 1)} the global '
+                f'head\'s per-pixel outputs, but heads={heads} does not train that head: add '
+                "'global_' to heads, or set "
+                "pixel_positive='same_position' / soft_cycle=False")
         super().__init__(backbone=backbone, neck=None, head=None, pretrained=pretrained,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.train_heads = heads
-        # the global head also serves the pixel head's positives and the soft-cycle target
-        self.needed = tuple(h for h in HEADS if h in heads or (h == 'global_' and (
-            ('pixel' in heads and pixel_positive == 'global')
-            or ('cycle' in heads and soft_cycle))))
+        self.needed = tuple(h for h in HEADS if h in heads)  # in the order of HEADS
         self.heads = nn.ModuleDict({h: MODELS.build(head) for h in self.needed})
         weights = dict(dict.fromkeys(HEADS, 1.0), **(loss_weights or {}))
         if set(weights) - set(HEADS):
