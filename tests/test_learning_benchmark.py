@@ -577,6 +577,19 @@ def test_diagnostic_variants_run(tmp_path):
     assert res['class-pairs']['pos']['same_class'] > 0.95
     assert res['class-pairs']['neg']['same_class'] < 0.05
     assert res['class-tree']['pos']['same_class'] > res['main']['pos']['same_class']
+    # what CACL's dense targets point at, read off this folder's CACL encoders
+    r = run_tool([sys.executable, osp.join(REPO, 'tools/benchmark/cacl_dense_targets.py'),
+                  '--work', str(out), '--iters', '2', '--out', str(tmp_path / 'cdt.json')])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rows = json.loads((tmp_path / 'cdt.json').read_text())['rows']
+    variants = ['momentum-0.99', 'crop-96', 'global-head-crop-96', 'same-position-hard-cycle',
+                'same-position', 'hard-cycle']
+    assert [(row['variant'], row['bn']) for row in rows] == [
+        (v, bn) for v in ['main', *variants] for bn in ('running', 'batch')]
+    assert rows[2]['checkpoint'] == osp.relpath(runs / 'cacl-momentum-0.99-s0' / 'iter_2.pth')
+    assert all(0 <= row[k] <= 1 for row in rows for k in row if k.startswith(
+        ('soft_', 'chance_', 'eq4_', 'identity_')))
+    assert len({(row['identity_same_object'], row['chance_same_class']) for row in rows}) == 1
 
 
 def test_vflip_views_mirror_rows():
@@ -988,6 +1001,42 @@ def test_dilated_det_readout_reads_at_output_stride_8_and_resumes(tmp_path):
     # a smoke run never writes next to the real figures
     r = run_tool([sys.executable, script, '--smoke', '--seeds', '0'])
     assert r.returncode == 2 and '--smoke needs its own --results and --out-dir' in r.stderr
+
+
+def test_cacl_dense_targets_read_where_the_targets_point():
+    """``cacl_dense_targets.target_stats``: global-head maps that code each cell's content give
+    a soft target and an eq. 4 positive on the anchor's own cell (and object, class); maps
+    constant over a frame give the uniform target, whose mass on an object is that object's
+    share of the frame; maps that code the object find it after it moved."""
+    import torch
+    import torch.nn.functional as F
+    sys.path.insert(0, osp.join(REPO, 'tools/benchmark'))
+    import cacl_dense_targets as cdt
+    p, hw = 3, 16
+    inst = torch.zeros(p, 2, hw, dtype=torch.long)
+    inst[:, 0, 1:4] = 1  # object 1 on cells 1-3 of frame 1, moved to cells 2-4 in frame 2
+    inst[:, 1, 2:5] = 1
+    inst[:, :, 8:10] = 2  # object 2 still
+    sem = (inst > 0).long() * 3  # both of class 3
+    cells = torch.eye(hw)[None].repeat(p, 1, 1)  # (P, hw, D = hw): a code of the cell
+    s, anchors = cdt.target_stats(cells, cells.clone(), 0.07, inst, sem)
+    assert anchors == p * 5
+    assert s['soft_same_position'] > 0.99 and s['soft_entropy'] < 0.01
+    assert s['eq4_same_position'] == 1
+    # the identity's cell shows the anchor's object where it did not move off it: cells 2, 3,
+    # 8, 9 of the 5 anchor cells
+    assert s['eq4_same_object'] == s['identity_same_object'] == pytest.approx(4 / 5)
+    assert s['chance_same_object'] == pytest.approx((3 * 3 + 2 * 2) / 5 / hw)
+    flat = torch.ones(p, hw, 4) / 2  # the same vector at every cell
+    s, _ = cdt.target_stats(flat, flat.clone(), 0.07, inst, sem)
+    assert s['soft_entropy'] == pytest.approx(1) and s['soft_same_position'] == pytest.approx(
+        1 / hw)
+    assert s['soft_same_object'] == pytest.approx(s['chance_same_object'])
+    assert s['soft_same_class'] == pytest.approx(s['chance_same_class'])
+    obj = F.normalize(F.one_hot(inst, 3).float() + 0.01, dim=-1)  # a code of the object
+    s, _ = cdt.target_stats(obj[:, 0], obj[:, 1], 0.07, inst, sem)
+    assert s['eq4_same_object'] == 1 and s['soft_same_object'] > 0.99
+    assert s['eq4_same_class'] == 1 and s['eq4_same_position'] < 0.5
 
 
 def test_position_share_finds_the_grouping_that_made_the_features():
