@@ -6,8 +6,8 @@ init (a measurement on the val clips; nothing is fitted).
         [--seeds 0 [...]] [--iters 300] [--demo-lr]
         [--out tools/benchmark/results/cacl_dense_targets.json]
 
-In CACL's full setting (Wu et al., AAAI 2023, "Global and Pixel Head" eq. 4, and the soft cycle
-of "Cycle-Attention Head") both dense targets come from the global head's per-pixel outputs
+In CACL's full setting (Pang et al., AAAI 2022, "Global and Pixel Head" eq. 4, and the soft
+cycle of "Cycle-Attention Head") both dense targets come from the global head's per-pixel outputs
 ``u`` (online network, frame ``v``) and ``u+`` (momentum network, frame ``v+``), each (hw, 128),
 L2-normalised per pixel:
 
@@ -29,7 +29,9 @@ encoder is measured twice (``bn``): with BN's running statistics (``'running'``,
 with each batch's (``'batch'``, as in pretraining; batches of the run's pretraining batch size,
 in clip order, where pretraining draws them at random and splits the momentum pass into
 shuffle-BN sub-batches). The world's instance and class maps, read at the cells'
-centres, say what each cell shows. Over the anchor cells of every pair:
+centres, say what each cell shows. Over the anchor cells of every pair (every cell for
+``soft_entropy``, ``soft_same_position`` and ``eq4_same_position``; the other figures over the
+object anchors, the cells on an object that ``v+`` shows):
 
 * ``soft_entropy``: ``H(T_i) / ln(hw)``: 1 is the uniform target, which says nothing about where
   ``i`` went;
