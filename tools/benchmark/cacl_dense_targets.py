@@ -108,7 +108,7 @@ def global_head_maps(model, frames, batch_size, bn='running'):
     mean, std = pre.mean.view(1, 3, 1, 1), pre.std.view(1, 3, 1, 1)
     x = torch.from_numpy(np.ascontiguousarray(frames[..., ::-1])).float()  # BGR -> RGB
     x = (x.permute(0, 1, 4, 2, 3) - mean[:, None]) / std[:, None]  # (P, 2, 3, H, W)
-    head = model.needed.index('global_')
+    head = model.train_heads.index('global_')
     model.eval()  # no pixel shuffle
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
@@ -159,39 +159,37 @@ def measure(works, seed, iters, log=print, lr_scales=None):
     from mmengine.runner import load_checkpoint
     from instance_vs_class import cell_labels, encoders
     from mmdense.registry import MODELS
-    found = {}
+    found = {}  # variant -> checkpoint, from the first folder that has it
     for work in works:
         for m, v, _, ckpt in encoders(work, seed, iters, lr_scales):
             if m == 'cacl':
-                found.setdefault(v, (m, v, ckpt, work))
-    todo = list(found.values())
-    if not todo:
+                found.setdefault(v, ckpt)
+    if not found:
         raise FileNotFoundError(f'{" / ".join(works)}: no CACL run of seed {seed} with an '
                                 f'iter_{iters}.pth: run tools/benchmark/learning.py --methods '
                                 'cacl --out-dir FOLDER first (or pass its --iters)')
-    work = works[0]
-    cfg = Config.fromfile(osp.join(osp.dirname(todo[0][2]), 'config.py'))
-    crop = _pipeline_crop(cfg.train_dataloader.dataset.pipeline)
-    if crop is None:
-        raise ValueError(f'{todo[0][2]}: its config.py has no PairRandomResizedBoxCrop, so it is '
-                         'not a CACL run of learning.py')
-    frames, inst, sem = val_pairs(osp.join(work, 'world'),
-                                  cfg.train_dataloader.dataset.interval_frames, crop)
-    rows, t0 = [], time.time()
-    todo = [('random', 'main', None, work)] + todo
-    for k, (method, variant, ckpt, _) in enumerate(todo):
+    first = next(iter(found.values()))
+    cfg = Config.fromfile(osp.join(osp.dirname(first), 'config.py'))
+    data = cfg.train_dataloader.dataset
+    frames, inst, sem = val_pairs(osp.join(works[0], 'world'), data.interval_frames,
+                                  _pipeline_crop(data.pipeline, first))
+    rows, cells, t0 = [], {}, time.time()  # cells: grid -> the cells' (instance, class) ids
+    todo = [('random', 'main', None)] + [('cacl', v, ckpt) for v, ckpt in found.items()]
+    for k, (method, variant, ckpt) in enumerate(todo):
         run_cfg = cfg if ckpt is None else Config.fromfile(
             osp.join(osp.dirname(ckpt), 'config.py'))
-        for bn in BN_MODES:  # a fresh model each: batch statistics move the running ones
-            torch.manual_seed(seed)
-            model = MODELS.build(run_cfg.model)
-            if ckpt is not None:
-                load_checkpoint(model, ckpt, map_location='cpu', strict=True, logger='silent')
+        torch.manual_seed(seed)
+        model = MODELS.build(run_cfg.model)
+        if ckpt is not None:
+            load_checkpoint(model, ckpt, map_location='cpu', strict=True, logger='silent')
+        # 'running' first: the 'batch' pass moves the model's running statistics
+        for bn in BN_MODES:
             u, up, grid = global_head_maps(model, frames, run_cfg.train_dataloader.batch_size,
                                            bn)
-            cells = [cell_labels(m.reshape(-1, *m.shape[2:]), grid).reshape(len(m), 2, -1)
-                     for m in (inst, sem)]
-            stats, anchors = target_stats(u, up, model.temperature, *cells)
+            if grid not in cells:
+                cells[grid] = [cell_labels(m.reshape(-1, *m.shape[2:]), grid).reshape(
+                    len(m), 2, -1) for m in (inst, sem)]
+            stats, anchors = target_stats(u, up, model.temperature, *cells[grid])
             rows.append(dict(method=method, variant=variant, seed=seed, bn=bn,
                              checkpoint=ckpt and osp.relpath(ckpt), grid=list(grid),
                              pairs=len(frames), object_anchors=anchors, **stats))
@@ -203,19 +201,14 @@ def measure(works, seed, iters, log=print, lr_scales=None):
     return rows
 
 
-def _pipeline_crop(node):
-    """The pretraining crop's side: the ``scale`` of the pipeline's ``PairRandomResizedBoxCrop``
-    (CACL's pair crop, at any depth of the pipeline's wrappers)."""
-    if isinstance(node, dict):
-        if node.get('type') == 'PairRandomResizedBoxCrop':
-            return int(node['scale'])
-        node = list(node.values())
-    if isinstance(node, (list, tuple)):
-        for child in node:
-            found = _pipeline_crop(child)
-            if found:
-                return found
-    return None
+def _pipeline_crop(pipeline, ckpt):
+    """The pretraining crop's side: the ``scale`` of the ``PairRandomResizedBoxCrop`` of the
+    train pipeline of ``ckpt``'s run (CACL's pair crop, the pipeline's first transform)."""
+    for t in pipeline:
+        if t['type'] == 'PairRandomResizedBoxCrop':
+            return int(t['scale'])
+    raise ValueError(f'{ckpt}: its config.py has no PairRandomResizedBoxCrop, so it is not a '
+                     'CACL run of learning.py')
 
 
 def table(rows):

@@ -117,9 +117,8 @@ class CACL(BaseSelfSupervisor):
                 "pixel_positive='same_position' / soft_cycle=False")
         super().__init__(backbone=backbone, neck=None, head=None, pretrained=pretrained,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.train_heads = heads
-        self.needed = tuple(h for h in HEADS if h in heads)  # in the order of HEADS
-        self.heads = nn.ModuleDict({h: MODELS.build(head) for h in self.needed})
+        self.train_heads = tuple(h for h in HEADS if h in heads)  # in the order of HEADS
+        self.heads = nn.ModuleDict({h: MODELS.build(head) for h in self.train_heads})
         weights = dict(dict.fromkeys(HEADS, 1.0), **(loss_weights or {}))
         if set(weights) - set(HEADS):
             raise ValueError(f'loss_weights keys must be in {HEADS}, got {sorted(weights)}')
@@ -158,7 +157,7 @@ class CACL(BaseSelfSupervisor):
 
     def _encode(self, net, img):
         feats = self._rolled_features(net.backbone, img)
-        return tuple(net.heads[h](feats)[0] for h in self.needed)
+        return tuple(net.heads[h](feats)[0] for h in self.train_heads)
 
     def extract_feat(self, inputs, data_samples=None, **kwargs):
         """Backbone features of ``inputs`` (N, 3, H, W) (no pixel shuffle outside training)."""
@@ -170,12 +169,12 @@ class CACL(BaseSelfSupervisor):
 
     def loss(self, inputs, data_samples, **kwargs):
         v, v_pos = inputs[0], inputs[1]
-        online = dict(zip(self.needed, self._encode(self, v)))
+        online = dict(zip(self.train_heads, self._encode(self, v)))
         self.momentum_net.update_parameters(_Encoder(self.backbone, self.heads))
         with torch.no_grad():
             target = shuffled_forward(lambda x: self._encode(self.momentum_net.module, x), v_pos,
                                       self.shuffle_bn_splits)
-            target = dict(zip(self.needed, target))
+            target = dict(zip(self.train_heads, target))
         n = v.shape[0]
         tau = self.temperature
         pix = {h: normalize_pixels(online[h]) for h in online}
