@@ -1124,6 +1124,61 @@ def test_a_side_results_file_is_compared_with_the_baseline_random_rows(tmp_path)
         assert r.returncode != 0 and f'{name}: ' in r.stderr and why in r.stderr, r.stderr[-800:]
 
 
+def test_merge_joins_results_files_with_their_code_versions(tmp_path):
+    """--merge: a table whose seeds were run by several commands (two sessions) is one command,
+    not a hand edit. The records keep their files' order, each run keeps the code version its
+    file named, the report compares with --baseline's random rows, and a run in two files, an
+    existing --results or a file that is not a results list is refused by name."""
+    def rows(variant, seeds, value):
+        return [dict(method='cacl', variant=variant, seed=s, readout='linear@r18-d8',
+                     metric='mIoU', value=value + s) for s in seeds]
+
+    def write(name, records, versions):
+        (tmp_path / f'{name}.json').write_text(json.dumps(records))
+        (tmp_path / f'{name}.versions.json').write_text(json.dumps(versions))
+        return str(tmp_path / f'{name}.json')
+
+    a = write('a', rows('main', [0], 19), {'cacl/main/0/seg': 'aaa', 'cacl/main/9/seg': 'x'})
+    b = write('b', rows('main', [1, 2], 19), {'cacl/main/1/seg': 'bbb', 'cacl/main/2/seg': 'bbb'})
+    c = str(tmp_path / 'c.json')  # no versions file: its runs are unrecorded
+    (tmp_path / 'c.json').write_text(json.dumps(rows('hard-cycle', [0], 20)))
+    base = [dict(method='random', variant='main', seed=s, readout='linear@r18-d8',
+                 metric='mIoU', value=17 + 0.5 * s) for s in (0, 1, 2)]
+    (tmp_path / 'base.json').write_text(json.dumps(base))
+    out = tmp_path / 'merged.json'
+    r = run_tool([sys.executable, SCRIPT, '--merge', a, b, c, '--results', str(out),
+                  '--baseline', str(tmp_path / 'base.json')])
+    assert r.returncode == 0, failure_report(r)
+    assert json.loads(out.read_text()) == rows('main', [0], 19) + rows('main', [1, 2], 19) + \
+        rows('hard-cycle', [0], 20)
+    # only the merged runs' versions, each as its own file named it
+    assert json.loads((tmp_path / 'merged.versions.json').read_text()) == {
+        'cacl/main/0/seg': 'aaa', 'cacl/main/1/seg': 'bbb', 'cacl/main/2/seg': 'bbb'}
+    md = (tmp_path / 'merged.md').read_text()
+    # main 20 +- 0.8 against random's mean 17.5, max 18: +2.5, lowest seed (19) above it
+    assert '| cacl | main | linear@r18-d8 (mIoU) | 20.0 ± 0.8 | 3 | +2.5 | yes |' in md
+    # c's run and the baseline's 3 random runs are unrecorded
+    assert 'not recorded (4 runs), bbb (2 runs), aaa (1 runs).' in md
+    assert (tmp_path / 'merged.png').stat().st_size > 0
+    # refused, by name: an existing --results (never overwritten), a run in two files, a file
+    # that is not a results list
+    before = out.read_text()
+    d = write('d', rows('main', [2, 3], 0), {})
+    (tmp_path / 'e.json').write_text(json.dumps(dict(rows=[])))
+    learning = _learning()
+    for args, why in (([a], 'merged.json: exists'),
+                      ([b, d], 'd.json: run cacl/main/2/seg is also in ' + b),
+                      ([a, str(tmp_path / 'e.json')], 'e.json: not a list of result records'),
+                      ([a, str(tmp_path / 'f.json')], 'f.json: no such file')):
+        target = out if 'exists' in why else tmp_path / 'new.json'
+        with pytest.raises((ValueError, OSError)) as e:
+            learning.merge_results(args, str(target))
+        assert why in str(e.value)
+        assert not (tmp_path / 'new.json').exists() and not \
+            (tmp_path / 'new.versions.json').exists()
+    assert out.read_text() == before
+
+
 def test_transitive_ranker_follows_the_pretraining_budget(tmp_path):
     """--iters reached every row but Transitive's: its ranker trained its own 200 iterations at
     --iters 3000. It now scales with --iters (200 at the table's 300), and its config keeps a

@@ -1181,21 +1181,60 @@ def with_baseline(records, baseline):
                       if r['method'] == 'random' and r['readout'] in readouts]
 
 
+def read_records(path, flag, fix):
+    """The records of the results file ``path`` that ``flag`` names; one clear error, naming the
+    file and ``fix``, when it is missing, is not JSON or is not a list of result records."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{flag} {path}: no such file; {fix}')
+    try:
+        records = load_results(path)
+    except ValueError as e:
+        raise ValueError(f'{flag} {path}: not valid JSON ({e}); {fix}') from e
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError(f'{flag} {path}: not a list of result records; {fix}')
+    return records
+
+
 def load_baseline(path):
     """The records of a ``--baseline`` results file; a clear error when it is missing, is not a
     results list, or has no ``random`` rows."""
     fix = ("name the results file the table's random rows were written to "
            '(tools/benchmark/results/learning.json)')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'--baseline {path}: no such file; {fix}')
-    try:
-        records = load_results(path)
-    except ValueError as e:
-        raise ValueError(f'--baseline {path}: not valid JSON ({e}); {fix}') from e
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ValueError(f'--baseline {path}: not a list of result records; {fix}')
+    records = read_records(path, '--baseline', fix)
     if not any(r.get('method') == 'random' for r in records):
         raise ValueError(f"--baseline {path}: has no 'random' rows; {fix}")
+    return records
+
+
+def merge_results(sources, results):
+    """Write the records of the results files ``sources``, in their order, into the new results
+    file ``results``, and their runs' code versions into its :func:`versions_file`; return the
+    records. Used for a table whose runs were made by several commands, e.g. seeds run in two
+    sessions (``--merge``). A run (``method/variant/seed/part``) found in two sources is refused,
+    naming both: which one to keep is the user's call (``compare_results.py`` tells whether they
+    agree). So is an existing ``results``, which is never overwritten. Both files are written
+    atomically, the versions first (as :func:`run_pending`)."""
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    if osp.exists(results):
+        raise FileExistsError(f'--results {results}: exists; --merge writes a new results file '
+                              '(name another --results, or remove that one)')
+    fix = 'name the results files that learning.py wrote (--results of its runs)'
+    records, versions, source_of = [], {}, {}
+    for path in sources:
+        recs = read_records(path, '--merge', fix)
+        known = load_versions(path)
+        for run in sorted({'/'.join(map(str, (r['method'], r['variant'], r['seed'],
+                                              part_of(r['readout'])))) for r in recs}):
+            if run in source_of:
+                raise ValueError(f'--merge {path}: run {run} is also in {source_of[run]}; '
+                                 'merge only one of them (compare_results.py compares the two)')
+            source_of[run] = path
+            if run in known:
+                versions[run] = known[run]
+        records += recs
+    atomic_write_bytes(json.dumps(versions, indent=1, sort_keys=True).encode(),
+                       versions_file(results))
+    save_results(results, records)
     return records
 
 
@@ -1576,6 +1615,10 @@ def main(argv=None):
                         help='also write the table into README.md (between its markers)')
     parser.add_argument('--report-only', action='store_true',
                         help='only rewrite the table / plot from the results file')
+    parser.add_argument('--merge', nargs='+', default=None, metavar='RESULTS',
+                        help='write the records of these results files, in order, and their '
+                        "runs' code versions into a new --results, then its table and plot "
+                        '(as --report-only); a run found in two of them is refused')
     parser.add_argument('--baseline', default=None,
                         help="a results file whose 'random' rows the table compares with, used "
                         'only when --results has none of its own (random init does not depend '
@@ -1631,9 +1674,10 @@ def main(argv=None):
         args.iters = min(args.iters, 2)
         args.det_iters = min(args.det_iters or 2, 2)
     baseline = load_baseline(osp.abspath(args.baseline)) if args.baseline else None
-    if args.report_only:
-        write_reports(with_baseline(load_results(args.results), baseline), args.results,
-                      args.readme)
+    if args.report_only or args.merge:
+        records = merge_results([osp.abspath(p) for p in args.merge], args.results) \
+            if args.merge else load_results(args.results)
+        write_reports(with_baseline(records, baseline), args.results, args.readme)
         return
     os.makedirs(args.out_dir, exist_ok=True)
     root, ucm = make_world(args.out_dir, world, with_ucm='hiergroup' in args.methods)
