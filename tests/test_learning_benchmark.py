@@ -1139,7 +1139,9 @@ def test_merge_joins_results_files_with_their_code_versions(tmp_path):
         return str(tmp_path / f'{name}.json')
 
     a = write('a', rows('main', [0], 19), {'cacl/main/0/seg': 'aaa', 'cacl/main/9/seg': 'x'})
-    b = write('b', rows('main', [1, 2], 19), {'cacl/main/1/seg': 'bbb', 'cacl/main/2/seg': 'bbb'})
+    # b also names a run it does not hold, which a's version must win over
+    b = write('b', rows('main', [1, 2], 19), {'cacl/main/1/seg': 'bbb', 'cacl/main/2/seg': 'bbb',
+                                              'cacl/main/0/seg': 'zzz'})
     c = str(tmp_path / 'c.json')  # no versions file: its runs are unrecorded
     (tmp_path / 'c.json').write_text(json.dumps(rows('hard-cycle', [0], 20)))
     base = [dict(method='random', variant='main', seed=s, readout='linear@r18-d8',
@@ -1160,23 +1162,41 @@ def test_merge_joins_results_files_with_their_code_versions(tmp_path):
     # c's run and the baseline's 3 random runs are unrecorded
     assert 'not recorded (4 runs), bbb (2 runs), aaa (1 runs).' in md
     assert (tmp_path / 'merged.png').stat().st_size > 0
-    # refused, by name: an existing --results (never overwritten), a run in two files, a file
-    # that is not a results list
-    before = out.read_text()
+    # refused, by name, with nothing written: an existing --results or versions file (never
+    # overwritten), a --results whose report would land on a source's, a run in two files, files
+    # that are not a table's results or versions
+    written = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     d = write('d', rows('main', [2, 3], 0), {})
-    (tmp_path / 'e.json').write_text(json.dumps(dict(rows=[])))
+    e = write('e', [{k: v for k, v in r.items() if k != 'seed'} for r in rows('x', [0], 0)], {})
+    f = write('f', rows('main', [7], 0), {})
+    (tmp_path / 'f.versions.json').write_text('{"cacl/main/7/seg": ')
+    (tmp_path / 'g.json').write_text(json.dumps(dict(rows=[])))
+    (tmp_path / 'stray.versions.json').write_text('{}')  # left by a killed run
     learning = _learning()
-    for args, why in (([a], 'merged.json: exists'),
-                      ([b, d], 'd.json: run cacl/main/2/seg is also in ' + b),
-                      ([a, str(tmp_path / 'e.json')], 'e.json: not a list of result records'),
-                      ([a, str(tmp_path / 'f.json')], 'f.json: no such file')):
-        target = out if 'exists' in why else tmp_path / 'new.json'
-        with pytest.raises((ValueError, OSError)) as e:
-            learning.merge_results(args, str(target))
-        assert why in str(e.value)
+    for args, target, why in (
+            ([a], out, 'merged.json exists'),
+            ([a], tmp_path / 'stray.json', 'stray.versions.json exists'),
+            ([a, c], tmp_path / 'c', "would be --merge " + c),
+            ([b, d], None, 'd.json: run cacl/main/2/seg is also in ' + b),
+            ([a, e], None, 'e.json: record 0 has no seed'),
+            ([a, f], None, 'f.versions.json is not valid JSON'),
+            ([a, str(tmp_path / 'g.json')], None, 'g.json: not a list of result records'),
+            ([a, str(tmp_path / 'h.json')], None, 'h.json: no such file')):
+        with pytest.raises((ValueError, OSError)) as err:
+            learning.merge_results(args, str(target or tmp_path / 'new.json'))
+        assert why in str(err.value)
         assert not (tmp_path / 'new.json').exists() and not \
-            (tmp_path / 'new.versions.json').exists()
-    assert out.read_text() == before
+            (tmp_path / 'new.versions.json').exists() and not (tmp_path / 'stray.json').exists()
+    assert {n: (tmp_path / n).read_bytes() for n in written} == written
+    # the command gives one error line that names the file, and --readme is checked first
+    r = run_tool([sys.executable, SCRIPT, '--merge', b, d, '--results', str(tmp_path / 'new.json')])
+    assert r.returncode == 2 and 'error: --merge ' + d in r.stderr and \
+        'Traceback' not in r.stderr, r.stderr[-800:]
+    (tmp_path / 'README.md').write_text('no markers')
+    r = run_tool([sys.executable, SCRIPT, '--merge', a, '--results', str(tmp_path / 'new.json'),
+                  '--readme', str(tmp_path / 'README.md')])
+    assert r.returncode == 2 and 'has no <!-- learning-table -->' in r.stderr, r.stderr[-800:]
+    assert not (tmp_path / 'new.json').exists()
 
 
 def test_transitive_ranker_follows_the_pretraining_budget(tmp_path):

@@ -371,15 +371,30 @@ def load_versions(results):
         return json.load(f)
 
 
+def save_versions(results, versions):
+    """Write ``{run: version}`` to :func:`versions_file` of ``results``, atomically."""
+    from mmdense.utils.checkpoint import atomic_write_bytes
+    atomic_write_bytes(json.dumps(versions, indent=1, sort_keys=True).encode(),
+                       versions_file(results))
+
+
+def run_key(*item):
+    """A run's name in :func:`versions_file`: its :func:`run_pending` item joined by ``/``; the
+    table's is ``method/variant/seed/part``, other tools' items may be longer or keyed
+    otherwise."""
+    return '/'.join(map(str, item))
+
+
 def versions_line(results, records):
     """The report's line saying which code version made the runs of ``records`` (their
     ``method/variant/seed/part`` in :func:`versions_file`; rows of a ``--baseline`` file or from
     before the versions were kept count as unrecorded)."""
     versions = load_versions(results)
-    runs = {(r['method'], r['variant'], r['seed'], part_of(r['readout'])) for r in records}
+    runs = {run_key(r['method'], r['variant'], r['seed'], part_of(r['readout']))
+            for r in records}
     count = {}
     for run in runs:
-        key = versions.get('/'.join(map(str, run)), 'not recorded')
+        key = versions.get(run, 'not recorded')
         count[key] = count.get(key, 0) + 1
     said = ', '.join(f'{v} ({n} runs)' for v, n in sorted(count.items(), key=lambda kv: -kv[1]))
     return f'Code version of the runs: {said}.\n'
@@ -393,7 +408,6 @@ def run_pending(todo, results, is_done, run, describe):
     checkout's :func:`code_version`, and those of the training runs it trained or reused, which
     can be older: ``a,b``); a progress line with an ETA names each (``describe(item,
     records)``). Returns every record of the file."""
-    from mmdense.utils.checkpoint import atomic_write_bytes
     records = load_results(results)
     pending = [t for t in todo if not is_done(records, t)]
     version = code_version()
@@ -407,10 +421,9 @@ def run_pending(todo, results, is_done, run, describe):
         # this code read it out; the training runs it trained or reused name theirs
         made_by = ','.join(sorted(used_versions() | {version}))
         versions = load_versions(results)
-        versions['/'.join(map(str, item))] = made_by
+        versions[run_key(*item)] = made_by
         # the version first: a run whose records were saved is never run again
-        atomic_write_bytes(json.dumps(versions, indent=1, sort_keys=True).encode(),
-                           versions_file(results))
+        save_versions(results, versions)
         records = load_results(results) + recs
         save_results(results, records)
         done += 1
@@ -1210,21 +1223,49 @@ def merge_results(sources, results):
     """Write the records of the results files ``sources``, in their order, into the new results
     file ``results``, and their runs' code versions into its :func:`versions_file`; return the
     records. Used for a table whose runs were made by several commands, e.g. seeds run in two
-    sessions (``--merge``). A run (``method/variant/seed/part``) found in two sources is refused,
-    naming both: which one to keep is the user's call (``compare_results.py`` tells whether they
-    agree). So is an existing ``results``, which is never overwritten. Both files are written
-    atomically, the versions first (as :func:`run_pending`)."""
-    from mmdense.utils.checkpoint import atomic_write_bytes
-    if osp.exists(results):
-        raise FileExistsError(f'--results {results}: exists; --merge writes a new results file '
-                              '(name another --results, or remove that one)')
-    fix = 'name the results files that learning.py wrote (--results of its runs)'
+    sessions (``--merge``). Refused, by name, before anything is written:
+    - a run (:func:`run_key`) found in two sources: which one to keep is the user's call
+      (``compare_results.py`` tells whether they agree); within one source it is as
+      :func:`run_pending` wrote it;
+    - a ``results`` or its versions file that exists (never overwritten), or a ``results``
+      that would write its report over a source's (the same name but for the extension);
+    - a source that is not a table's results file (records with ``method``, ``variant``,
+      ``seed``, ``readout``, ``metric`` and ``value``) or whose versions file is not a
+      ``{run: version}`` object.
+    Both files are written atomically, the versions first (as :func:`run_pending`)."""
+    base = osp.splitext(results)[0]
+    for path in (results, versions_file(results)):
+        if osp.exists(path):
+            raise FileExistsError(f'--results {results}: {path} exists; --merge writes a new '
+                                  'results file (name another --results, remove that one, or '
+                                  're-render it with --report-only)')
+    fix = 'name the results files that learning.py wrote (--results of its table runs)'
     records, versions, source_of = [], {}, {}
     for path in sources:
+        if osp.splitext(path)[0] == base:
+            raise ValueError(f'--results {results}: its report and versions file would be '
+                             f"--merge {path}'s; name another --results")
         recs = read_records(path, '--merge', fix)
-        known = load_versions(path)
-        for run in sorted({'/'.join(map(str, (r['method'], r['variant'], r['seed'],
-                                              part_of(r['readout'])))) for r in recs}):
+        for i, r in enumerate(recs):
+            missing = [k for k in ('method', 'variant', 'seed', 'readout', 'metric', 'value')
+                       if k not in r]
+            if missing:
+                raise ValueError(f'--merge {path}: record {i} has no {", ".join(missing)}; '
+                                 f'{fix}')
+            if not isinstance(r['readout'], str):
+                raise ValueError(f'--merge {path}: record {i} has a readout that is not a '
+                                 f'name; {fix}')
+        try:
+            known = load_versions(path)
+        except ValueError as e:
+            raise ValueError(f'--merge {path}: its {versions_file(path)} is not valid JSON '
+                             f'({e}); restore it or remove it (its runs then count as not '
+                             'recorded)') from e
+        if not isinstance(known, dict) or not all(isinstance(v, str) for v in known.values()):
+            raise ValueError(f'--merge {path}: its {versions_file(path)} is not a '
+                             '{run: version} object; restore it or remove it')
+        for run in sorted({run_key(r['method'], r['variant'], r['seed'], part_of(r['readout']))
+                           for r in recs}):
             if run in source_of:
                 raise ValueError(f'--merge {path}: run {run} is also in {source_of[run]}; '
                                  'merge only one of them (compare_results.py compares the two)')
@@ -1232,10 +1273,23 @@ def merge_results(sources, results):
             if run in known:
                 versions[run] = known[run]
         records += recs
-    atomic_write_bytes(json.dumps(versions, indent=1, sort_keys=True).encode(),
-                       versions_file(results))
+    save_versions(results, versions)
     save_results(results, records)
     return records
+
+
+def table_span(readme):
+    """The text of ``readme`` and where its table goes: after its ``<!-- learning-table -->``
+    marker, up to its ``<!-- /learning-table -->``; a clear error when it lacks them."""
+    start, end = '<!-- learning-table -->', '<!-- /learning-table -->'
+    if not osp.isfile(readme):
+        raise FileNotFoundError(f'--readme {readme}: no such file; name the README with the '
+                                f'{start} ... {end} markers')
+    with open(readme) as f:
+        doc = f.read()
+    if start not in doc or end not in doc:
+        raise ValueError(f'{readme} has no {start} ... {end} markers for the table')
+    return doc, doc.index(start) + len(start), doc.index(end)
 
 
 def write_reports(records, results, readme=None):
@@ -1248,12 +1302,8 @@ def write_reports(records, results, readme=None):
         f.write(text)
     plot(records, base + '.png')
     if readme:
-        start, end = '<!-- learning-table -->', '<!-- /learning-table -->'
-        with open(readme) as f:
-            doc = f.read()
-        if start not in doc or end not in doc:
-            raise ValueError(f'{readme} has no {start} ... {end} markers for the table')
-        doc = doc[:doc.index(start) + len(start)] + '\n' + text + doc[doc.index(end):]
+        doc, start, end = table_span(readme)
+        doc = doc[:start] + '\n' + text + doc[end:]
         with open(readme, 'w') as f:
             f.write(doc)
 
@@ -1618,7 +1668,9 @@ def main(argv=None):
     parser.add_argument('--merge', nargs='+', default=None, metavar='RESULTS',
                         help='write the records of these results files, in order, and their '
                         "runs' code versions into a new --results, then its table and plot "
-                        '(as --report-only); a run found in two of them is refused')
+                        '(as --report-only, with --baseline and --readme); a run found in two '
+                        'of them is refused; the flags that choose runs (--methods, --seeds, '
+                        '...) do not apply')
     parser.add_argument('--baseline', default=None,
                         help="a results file whose 'random' rows the table compares with, used "
                         'only when --results has none of its own (random init does not depend '
@@ -1673,10 +1725,18 @@ def main(argv=None):
             args.methods = ['flowe', 'random']
         args.iters = min(args.iters, 2)
         args.det_iters = min(args.det_iters or 2, 2)
-    baseline = load_baseline(osp.abspath(args.baseline)) if args.baseline else None
+    if args.merge and (args.tune or args.tune_pretrain is not None):
+        parser.error('--merge only merges results files; run --tune / --tune-pretrain alone')
+    try:
+        baseline = load_baseline(osp.abspath(args.baseline)) if args.baseline else None
+        if args.merge:
+            if args.readme:  # before the merge: a failed report must not leave it half done
+                table_span(args.readme)
+            records = merge_results([osp.abspath(p) for p in args.merge], args.results)
+    except (OSError, ValueError) as e:
+        parser.error(str(e))
     if args.report_only or args.merge:
-        records = merge_results([osp.abspath(p) for p in args.merge], args.results) \
-            if args.merge else load_results(args.results)
+        records = records if args.merge else load_results(args.results)
         write_reports(with_baseline(records, baseline), args.results, args.readme)
         return
     os.makedirs(args.out_dir, exist_ok=True)
