@@ -385,13 +385,18 @@ def run_key(*item):
     return '/'.join(map(str, item))
 
 
+def record_run(record):
+    """The :func:`run_key` of the table run that wrote ``record``."""
+    return run_key(record['method'], record['variant'], record['seed'],
+                   part_of(record['readout']))
+
+
 def versions_line(results, records):
     """The report's line saying which code version made the runs of ``records`` (their
     ``method/variant/seed/part`` in :func:`versions_file`; rows of a ``--baseline`` file or from
     before the versions were kept count as unrecorded)."""
     versions = load_versions(results)
-    runs = {run_key(r['method'], r['variant'], r['seed'], part_of(r['readout']))
-            for r in records}
+    runs = {record_run(r) for r in records}
     count = {}
     for run in runs:
         key = versions.get(run, 'not recorded')
@@ -1264,8 +1269,7 @@ def merge_results(sources, results):
         if not isinstance(known, dict) or not all(isinstance(v, str) for v in known.values()):
             raise ValueError(f'--merge {path}: its {versions_file(path)} is not a '
                              '{run: version} object; restore it or remove it')
-        for run in sorted({run_key(r['method'], r['variant'], r['seed'], part_of(r['readout']))
-                           for r in recs}):
+        for run in sorted({record_run(r) for r in recs}):
             if run in source_of:
                 raise ValueError(f'--merge {path}: run {run} is also in {source_of[run]}; '
                                  'merge only one of them (compare_results.py compares the two)')
